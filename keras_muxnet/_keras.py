@@ -1,0 +1,26 @@
+"""The Keras this process runs on: Keras 3 by default, `tf_keras` with TF_USE_LEGACY_KERAS=1.
+
+TensorFlow itself reads the same variable to decide what `tf.keras` is, so we follow it:
+tensorflow-model-optimization only works with `tf_keras`, everything else prefers Keras 3.
+Every module of the package imports `keras` from here and never picks a flavour on its own.
+"""
+
+import os
+
+LEGACY_KERAS = os.environ.get("TF_USE_LEGACY_KERAS", "").strip().lower() in ("1", "true", "yes")
+
+if LEGACY_KERAS:
+    import tf_keras as keras  # noqa: F401
+else:
+    import keras  # noqa: F401
+
+KERAS_MODE = "tf_keras" if LEGACY_KERAS else "keras3"
+
+
+def register(cls):
+    """Register a layer class as Keras-serializable under the package name."""
+    return keras.saving.register_keras_serializable(package="keras_muxnet")(cls)
+
+
+def is_keras_tensor(value):
+    return keras.backend.is_keras_tensor(value)
