@@ -5,6 +5,7 @@ All resolution happens here, so the builders only call `check_request` before bu
 """
 
 import os
+import re
 
 import h5py
 import numpy as np
@@ -47,19 +48,39 @@ def load_into(model, spec, weights, include_top):
     load_weights_by_name(model, os.fspath(weights))
 
 
-def _read_h5_layers(path):
-    """{layer name: [arrays in the layer's weight order]} from either Keras' h5 layout.
+def _saved_key(class_name, used):
+    """The key Keras (3 and tf_keras alike) gives a layer in a .weights.h5 file.
 
-    Keras 3 writes `layers/<name>/vars/<i>`; tf_keras writes `<name>/<name>/<var>:0` with the
-    order in the `weight_names` attribute. Reading both by layer name makes a weights file
-    portable between the two Keras modes.
+    Layers are stored under their class name in snake case with a running counter
+    (`conv2d`, `conv2d_1`, ...) in the order of `model.layers`, not under `layer.name`.
+    """
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+    if name in used:
+        used[name] += 1
+        return f"{name}_{used[name]}"
+    used[name] = 0
+    return name
+
+
+def _read_h5_layers(path, model):
+    """{layer name: [arrays in the layer's weight order]} from a Keras weights file.
+
+    Reads the `.weights.h5` layout both Keras modes write (`layers/<class key>/vars/<i>`) and
+    the legacy tf_keras `.h5` layout (`<layer name>/...` with `weight_names`), so that files
+    are portable between Keras 3 and tf_keras and every mismatch can name our layer.
     """
     out = {}
     with h5py.File(path, "r") as f:
         if "layers" in f:
-            for name, group in f["layers"].items():
-                if "vars" in group and len(group["vars"]):
-                    out[name] = [np.asarray(group["vars"][str(i)]) for i in range(len(group["vars"]))]
+            used = {}
+            for layer in model.layers:
+                key = _saved_key(type(layer).__name__, used)
+                group = f["layers"].get(key)
+                if group is not None and "vars" in group and len(group["vars"]):
+                    out[layer.name] = [np.asarray(group["vars"][str(i)])
+                                       for i in range(len(group["vars"]))]
         else:
             root = f["model_weights"] if "model_weights" in f else f
             for name in root.attrs.get("layer_names", []):
@@ -80,7 +101,7 @@ def load_weights_by_name(model, path, skip_missing=False):
     With `skip_missing`, layers absent from the file (e.g. a new head) keep their values.
     """
     try:
-        stored = _read_h5_layers(path)
+        stored = _read_h5_layers(path, model)
     except (OSError, KeyError) as error:
         raise ValueError(f"cannot read weights file {path!r}: {error}") from None
     assignments = []

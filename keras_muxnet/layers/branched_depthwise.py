@@ -49,14 +49,14 @@ class BranchedDepthwiseConv2D(keras.layers.Layer):
         super().__init__(**kwargs)
         if len(kernel_sizes) != len(scales):
             raise ValueError("one kernel size per scale is needed")
-        self.branch_kernel_sizes = [int(k) for k in kernel_sizes]
-        self.branch_scales = [int(s) for s in scales]
+        self.branch_kernel_sizes = tuple(int(k) for k in kernel_sizes)
+        self.branch_scales = tuple(int(s) for s in scales)
         for k in self.branch_kernel_sizes:
             if k < 1:
-                raise ValueError(f"kernel sizes must be positive, got {self.branch_kernel_sizes}")
+                raise ValueError(f"kernel sizes must be positive, got {list(self.branch_kernel_sizes)}")
         for s in self.branch_scales:
             if s not in _SCALE_NAMES:
-                raise ValueError(f"scales must be -1 (subpixel), 0 or 1 (superpixel), got {self.branch_scales}")
+                raise ValueError(f"scales must be -1 (subpixel), 0 or 1 (superpixel), got {list(self.branch_scales)}")
         self.strides = int(strides)
         if self.strides not in (1, 2):
             raise ValueError(f"strides must be 1 or 2, got {strides}")

@@ -57,14 +57,14 @@ class ChannelSplit(keras.layers.Layer):
 
     def __init__(self, sizes, **kwargs):
         super().__init__(**kwargs)
-        self.sizes = [int(s) for s in sizes]
+        self.sizes = tuple(int(s) for s in sizes)
         if any(s < 1 for s in self.sizes):
-            raise ValueError(f"ChannelSplit sizes must be positive, got {self.sizes}")
+            raise ValueError(f"ChannelSplit sizes must be positive, got {list(self.sizes)}")
 
     def _check(self, channels):
         if channels is not None and channels != sum(self.sizes):
             raise ValueError(
-                f"ChannelSplit '{self.name}' splits {sum(self.sizes)} channels {self.sizes}, "
+                f"ChannelSplit '{self.name}' splits {sum(self.sizes)} channels {list(self.sizes)}, "
                 f"but its input has {channels}")
 
     def build(self, input_shape):
@@ -79,7 +79,7 @@ class ChannelSplit(keras.layers.Layer):
         return [tuple(input_shape[:-1]) + (s,) for s in self.sizes]
 
     def get_config(self):
-        return {**super().get_config(), "sizes": self.sizes}
+        return {**super().get_config(), "sizes": list(self.sizes)}
 
 
 @register

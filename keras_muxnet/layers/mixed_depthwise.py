@@ -18,4 +18,4 @@ class MixedDepthwiseConv2D(BranchedDepthwiseConv2D):
         super().__init__(kernel_sizes, [0] * len(kernel_sizes), strides=strides, **kwargs)
 
     def get_config(self):
-        return {**super().get_config(), "kernel_sizes": self.branch_kernel_sizes}
+        return {**super().get_config(), "kernel_sizes": list(self.branch_kernel_sizes)}

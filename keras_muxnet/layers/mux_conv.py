@@ -32,5 +32,5 @@ class MuxConv2D(BranchedDepthwiseConv2D):
         return self.branch_kernel_sizes[0]
 
     def get_config(self):
-        return {**super().get_config(), "scales": self.branch_scales,
+        return {**super().get_config(), "scales": list(self.branch_scales),
                 "kernel_size": self.kernel_size}
