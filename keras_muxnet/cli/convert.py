@@ -1,0 +1,64 @@
+"""`keras-muxnet convert CHECKPOINT --model V --output OUT.weights.h5 [--install]`: turn the
+authors' PyTorch checkpoint into Keras weights, optionally into the `weights="imagenet"` cache."""
+
+import os
+import tempfile
+
+PUBLISHED_VARIANTS = ("muxnet_m", "muxnet_l")
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "convert", help="convert the authors' PyTorch checkpoint to Keras weights",
+        description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser.add_argument("checkpoint", help="PyTorch checkpoint (.pth, .pt, .tar, .init, "
+                                           ".safetensors): a training checkpoint or a state_dict")
+    parser.add_argument("--model", required=True, choices=PUBLISHED_VARIANTS,
+                        help="the variant the checkpoint holds")
+    parser.add_argument("--output", help="where to write the Keras weights (must end with "
+                                         ".weights.h5; its folder must exist)")
+    parser.add_argument("--install", action="store_true",
+                        help="also put the result in the cache used by weights='imagenet' "
+                             "($KERAS_MUXNET_HOME, default ~/.keras/models/keras_muxnet)")
+    parser.add_argument("--use-state-dict", action="store_true",
+                        help="take 'state_dict' instead of the EMA weights 'state_dict_ema'")
+    parser.set_defaults(func=run)
+
+
+def run(args):
+    from keras_muxnet import conversion, weights_cache
+
+    if not args.output and not args.install:
+        raise ValueError("nothing to do: give --output OUT.weights.h5, --install, or both")
+    if args.output:
+        conversion.check_output_path(args.output)
+        result = conversion.convert_checkpoint(args.checkpoint, args.model, args.output,
+                                               use_state_dict=args.use_state_dict)
+        _report(result)
+        if args.install:
+            _install(result, args.model)
+        return 0
+    folder = weights_cache.home()
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder) as work:
+        result = conversion.convert_checkpoint(
+            args.checkpoint, args.model, os.path.join(work, f"{args.model}.weights.h5"),
+            use_state_dict=args.use_state_dict)
+        _report(result, written=False)
+        _install(result, args.model)
+    return 0
+
+
+def _report(result, written=True):
+    print(f"read {result.source} (sha256 {result.source_sha256}): used '{result.entry}'"
+          + (f", arch {result.arch}" if result.arch else ""))
+    if written:
+        print(f"wrote {result.path} (sha256 {result.sha256})")
+
+
+def _install(result, variant):
+    from keras_muxnet import weights_cache
+
+    target = weights_cache.install(result.path, variant, source=os.path.abspath(result.source),
+                                   source_sha256=result.source_sha256)
+    print(f"installed {target} (sha256 {result.sha256}); weights='imagenet' now loads it")
