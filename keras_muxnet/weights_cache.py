@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import urllib.parse
 
+from keras_muxnet import paper
 from keras_muxnet._files import atomic_output, sha256_of
 
 HOME_ENV = "KERAS_MUXNET_HOME"
@@ -34,19 +35,22 @@ class PublishedWeights:
 
     `url` is a direct link where the authors' code names one; `source_sha256` is filled in
     once someone has the file and checks it (unknown so far: this project was built offline).
-    `top1` is the authors' reported ImageNet top-1 (Table 1), not measured here.
     """
 
     variant: str
-    top1: float
     url: str = None
     source_sha256: str = None
 
+    @property
+    def top1(self):
+        """The authors' reported ImageNet top-1 (the paper's Table 1); not measured here."""
+        return paper.TABLE_1[self.variant].top1
+
 
 PUBLISHED = {
-    "muxnet_m": PublishedWeights("muxnet_m", top1=75.3),
+    "muxnet_m": PublishedWeights("muxnet_m"),
     "muxnet_l": PublishedWeights(
-        "muxnet_l", top1=76.6,
+        "muxnet_l",
         url="https://www.zhichaolu.com/assets/muxconv/pretrained/imagenet/muxnet_l.init"),
 }
 
