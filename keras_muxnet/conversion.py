@@ -212,12 +212,13 @@ def convert_checkpoint(checkpoint_path, spec, output, use_state_dict=False):
     missing/unexpected/mis-shaped tensors, unwritable output) raises a ValueError that names
     it, and then nothing is written. Returns a `ConvertedFile`.
     """
-    from keras_muxnet.weights import save_weights_by_name
-
     spec = architectures.get_spec(spec) if isinstance(spec, str) else spec
     check_output_path(output)
     checkpoint = checkpoints.read_checkpoint(checkpoint_path, use_state_dict=use_state_dict)
+    check_arch(checkpoint, spec)  # before TensorFlow loads: a wrong --model fails fast
     model = converted_model(checkpoint, spec)
+    from keras_muxnet.weights import save_weights_by_name  # imports Keras, so only now
+
     save_weights_by_name(model, output)
     return ConvertedFile(os.fspath(output), sha256_of(output), os.fspath(checkpoint_path),
                          sha256_of(checkpoint_path), checkpoint.entry, checkpoint.arch)
