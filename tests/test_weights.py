@@ -75,7 +75,6 @@ def test_missing_weights_say_where_to_get_them_and_the_exact_command(home):
     assert not home.exists()
 
 
-@pytest.mark.both_modes
 def test_installed_weights_load_backbone_only_without_top(home, converted_m, parity):
     installed = weights_cache.install(converted_m, "muxnet_m", source="parity")
     record = json.loads(weights_cache.record_path("muxnet_m").read_text())
