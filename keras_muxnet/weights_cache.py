@@ -9,12 +9,14 @@ re-hashes the file and refuses one that no longer matches its record: a changed 
 half-copied file is never loaded silently.
 """
 
+import contextlib
 import dataclasses
 import datetime
 import json
 import os
 import pathlib
 import shutil
+import socket
 import tempfile
 import urllib.parse
 
@@ -22,6 +24,8 @@ from keras_muxnet import paper
 from keras_muxnet._files import atomic_output, sha256_of
 
 HOME_ENV = "KERAS_MUXNET_HOME"
+OFFLINE_ENV = "KERAS_MUXNET_OFFLINE"  # set to 1 to never download (tests, air-gapped machines)
+DOWNLOAD_TIMEOUT = 60  # seconds without an answer before a download counts as failed
 DEFAULT_HOME = os.path.join("~", ".keras", "models", "keras_muxnet")
 DOWNLOADS = "downloads"
 
@@ -144,19 +148,39 @@ def verified_path(variant, folder=None):
 def imagenet_weights(spec, folder=None, url=None):
     """Path of verified ImageNet weights for `spec`, downloading and converting if possible.
 
-    `url` overrides the known download link (tests point it at a local server).
+    `url` overrides the known download link (tests point it at a local server); with
+    $KERAS_MUXNET_OFFLINE set, the known link is never tried.
     """
     if not spec.published or spec.name not in PUBLISHED:
         raise WeightsCacheError(unpublished_message(spec))
     cached = verified_path(spec.name, folder)
     if cached is not None:
         return cached
+    if url is None and PUBLISHED[spec.name].url and offline():
+        raise WeightsCacheError(f"ImageNet weights for {spec.name} are not in the cache "
+                                f"({weights_path(spec.name, folder)}) and downloads are off "
+                                f"(${OFFLINE_ENV} is set). {_where_to_get(spec.name)}")
     url = url or PUBLISHED[spec.name].url
     if url is None:
         raise WeightsCacheError(f"ImageNet weights for {spec.name} are not in the cache "
                                 f"({weights_path(spec.name, folder)}), and the authors publish no "
                                 f"direct link to download them. {_where_to_get(spec.name)}")
     return download_and_install(spec, url, folder)
+
+
+def offline():
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds):
+    """urllib (inside keras.utils.get_file) waits forever by default on a silent network."""
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds if previous is None else previous)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 def download_and_install(spec, url, folder=None):
@@ -178,8 +202,9 @@ def download_and_install(spec, url, folder=None):
         downloads.mkdir(parents=True, exist_ok=True)
         partial = tempfile.mkdtemp(prefix=".partial-", dir=downloads)
         try:
-            fetched = keras.utils.get_file(fname=name, origin=url, cache_dir=partial,
-                                           cache_subdir=".", file_hash=expected)
+            with _socket_timeout(DOWNLOAD_TIMEOUT):
+                fetched = keras.utils.get_file(fname=name, origin=url, cache_dir=partial,
+                                               cache_subdir=".", file_hash=expected)
             os.replace(fetched, source)
         except Exception as error:  # get_file raises bare Exception for network errors
             raise WeightsCacheError(
@@ -187,6 +212,8 @@ def download_and_install(spec, url, folder=None):
                 f"kept in {downloads}. {_where_to_get(spec.name)}") from None
         finally:
             shutil.rmtree(partial, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                downloads.rmdir()  # only succeeds when empty
     with tempfile.TemporaryDirectory(dir=folder) as work:
         converted = os.path.join(work, f"{spec.name}.weights.h5")
         try:

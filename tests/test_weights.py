@@ -110,14 +110,31 @@ def _closed_port():
         return s.getsockname()[1]
 
 
-def test_failed_download_leaves_no_partial_file(home, monkeypatch):
+@pytest.fixture
+def known_url_refuses(monkeypatch):
+    """The known MUXNet-l URL pointed at a loopback port that refuses connections."""
     url = f"http://127.0.0.1:{_closed_port()}/muxnet_l.init"
     monkeypatch.setitem(weights_cache.PUBLISHED, "muxnet_l",
                         weights_cache.PublishedWeights("muxnet_l", url=url))
+    return url
+
+
+def test_failed_download_leaves_no_partial_file(home, known_url_refuses, monkeypatch, capsys):
+    monkeypatch.delenv(weights_cache.OFFLINE_ENV, raising=False)
     with pytest.raises(weights_cache.WeightsCacheError, match="could not download the muxnet_l "
                                                               "checkpoint from http://127.0.0.1"):
         MUXNetL(weights="imagenet")
-    assert _files(home) == []
+    assert "Downloading data from" in capsys.readouterr().out  # it really tried
+    assert _files(home) == [] and list(home.iterdir()) == []
+
+
+def test_offline_never_tries_the_known_url(home, known_url_refuses, monkeypatch, capsys):
+    monkeypatch.setenv(weights_cache.OFFLINE_ENV, "1")
+    with pytest.raises(weights_cache.WeightsCacheError, match="downloads are off .*"
+                                                              "keras-muxnet convert"):
+        MUXNetL(weights="imagenet")
+    assert "Downloading" not in capsys.readouterr().out
+    assert not home.exists()
 
 
 @pytest.fixture
