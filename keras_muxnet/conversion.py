@@ -133,6 +133,9 @@ def convert_state_dict(state_dict, model, spec, include_top=True):
     for layer_name, entries in plan.items():
         layer = model.get_layer(layer_name)
         expected = [tuple(w.shape) for w in layer.weights]
+        if len(expected) != len(entries):
+            raise RuntimeError(f"conversion plan out of step with layer '{layer_name}': "
+                               f"{len(entries)} tensors for {len(expected)} weights")
         arrays = []
         for (key, transform), want in zip(entries, expected):
             if key not in state_dict:

@@ -220,6 +220,8 @@ def download_and_install(spec, url, folder=None):
             result = conversion.convert_checkpoint(source, spec, converted)
         except ValueError as error:
             source.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                downloads.rmdir()
             raise WeightsCacheError(f"the file downloaded from {url} is not a usable {spec.name} "
                                     f"checkpoint, so it was deleted: {error}") from None
         return install(converted, spec.name, source=url, source_sha256=result.source_sha256,
