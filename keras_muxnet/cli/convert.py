@@ -27,26 +27,17 @@ def register(subparsers):
 
 
 def run(args):
-    from keras_muxnet import conversion, weights_cache
+    from keras_muxnet import conversion
 
     if not args.output and not args.install:
         raise ValueError("nothing to do: give --output OUT.weights.h5, --install, or both")
-    if args.output:
-        conversion.check_output_path(args.output)
-        result = conversion.convert_checkpoint(args.checkpoint, args.model, args.output,
+    with tempfile.TemporaryDirectory() as work:  # holds the file when only installing
+        output = args.output or os.path.join(work, f"{args.model}.weights.h5")
+        result = conversion.convert_checkpoint(args.checkpoint, args.model, output,
                                                use_state_dict=args.use_state_dict)
-        _report(result)
+        _report(result, written=bool(args.output))
         if args.install:
             _install(result, args.model)
-        return 0
-    folder = weights_cache.home()
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder) as work:
-        result = conversion.convert_checkpoint(
-            args.checkpoint, args.model, os.path.join(work, f"{args.model}.weights.h5"),
-            use_state_dict=args.use_state_dict)
-        _report(result, written=False)
-        _install(result, args.model)
     return 0
 
 

@@ -49,9 +49,11 @@ def test_install_without_output_and_use_state_dict(parity, tmp_path, monkeypatch
     assert weights_cache.verified_path("muxnet_m") == home / "muxnet_m_imagenet.weights.h5"
 
 
-def _run(*args):
+def _run(*args, home=None):
     """The real command in a fresh process (bad input is refused before TensorFlow loads)."""
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    if home is not None:
+        env[weights_cache.HOME_ENV] = str(home)
     return subprocess.run([sys.executable, "-m", "keras_muxnet.cli", "convert", *args],
                           capture_output=True, text=True, env=env, timeout=120)
 
@@ -69,10 +71,12 @@ def test_output_in_a_missing_folder(parity, tmp_path):
      "is a muxnet_m checkpoint (its 'arch' says so), not muxnet_l"),
     (["--model", "muxnet_m", "--output", "{tmp}/m.h5"], "must end with .weights.h5"),
     (["--model", "muxnet_m"], "nothing to do: give --output"),
+    (["--model", "muxnet_l", "--install"], "not muxnet_l; convert it with --model muxnet_m"),
 ])
 def test_bad_invocations_write_nothing(parity, tmp_path, args, message):
     home = tmp_path / "home"
-    result = _run(str(parity / "muxnet_m_seed0.pth"), *[a.format(tmp=tmp_path) for a in args])
+    result = _run(str(parity / "muxnet_m_seed0.pth"), *[a.format(tmp=tmp_path) for a in args],
+                  home=home)
     assert result.returncode == 2
     assert message in result.stderr
     assert _files(tmp_path) == [] and not home.exists()
