@@ -16,6 +16,7 @@ _EXPORTS = {
     "MUXNetSpec": "keras_muxnet.architectures",
     "get_spec": "keras_muxnet.architectures",
     "preprocess_input": "keras_muxnet.imagenet",
+    "decode_predictions": "keras_muxnet.imagenet",
     "normalize_input": "keras_muxnet.imagenet",
     "profile": "keras_muxnet.profiler",
 }

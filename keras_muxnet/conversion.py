@@ -5,9 +5,22 @@ The authors' module tree (timm's EfficientNet builder) names tensors `conv_stem`
 Our layer names are keras.applications-style (`block2b_gconv`); `spec.blocks()` links the two.
 Layout changes: conv OIHW -> HWIO (grouped: O x I/g x kH x kW -> kH x kW x I/g x O),
 depthwise C x 1 x kH x kW -> kH x kW x C x 1, Linear (out, in) -> (in, out).
+
+`convert_checkpoint` is the whole file-to-file path behind `keras-muxnet convert`: read the
+checkpoint safely (keras_muxnet.checkpoints), map and check every tensor, write the Keras
+weights atomically. The mapping only transposes kernels, so it does not depend on the input
+size a model is built for.
 """
 
+import dataclasses
+import os
+
 import numpy as np
+
+from keras_muxnet import architectures, checkpoints
+from keras_muxnet._files import require_parent_dir, sha256_of
+
+OUTPUT_SUFFIX = ".weights.h5"
 
 BN_PARTS = ("weight", "bias", "running_mean", "running_var")
 
@@ -97,6 +110,14 @@ class ConversionError(ValueError):
                 f"{k} {got} -> layer '{layer}' needs {want}" for k, layer, got, want in self.misshaped[:20]))
         super().__init__("the checkpoint does not fit this MUXNet: " + " | ".join(parts))
 
+    @classmethod
+    def other_variant(cls, path, recorded, wanted):
+        """The checkpoint's own `arch` names another variant than the one asked for."""
+        error = cls()
+        error.args = (f"{path!r} is a {recorded} checkpoint (its 'arch' says so), not {wanted}; "
+                      f"convert it with --model {recorded}",)
+        return error
+
 
 def convert_state_dict(state_dict, model, spec, include_top=True):
     """Return {layer name: [arrays]} for `model` from a torch state_dict of numpy arrays.
@@ -112,6 +133,9 @@ def convert_state_dict(state_dict, model, spec, include_top=True):
     for layer_name, entries in plan.items():
         layer = model.get_layer(layer_name)
         expected = [tuple(w.shape) for w in layer.weights]
+        if len(expected) != len(entries):
+            raise RuntimeError(f"conversion plan out of step with layer '{layer_name}': "
+                               f"{len(entries)} tensors for {len(expected)} weights")
         arrays = []
         for (key, transform), want in zip(entries, expected):
             if key not in state_dict:
@@ -132,5 +156,72 @@ def convert_state_dict(state_dict, model, spec, include_top=True):
 
 
 def assign(model, converted):
+    """Set the arrays of `convert_state_dict` on the model's layers of the same names."""
     for name, arrays in converted.items():
         model.get_layer(name).set_weights(arrays)
+
+
+def check_arch(checkpoint, spec):
+    """Refuse a training checkpoint whose recorded `arch` is another known MUXNet variant."""
+    if checkpoint.arch is None:
+        return
+    try:
+        recorded = architectures.get_spec(checkpoint.arch).name
+    except ValueError:
+        return  # a name we do not know: let the key-by-key check decide
+    if recorded != spec.name:
+        raise ConversionError.other_variant(checkpoint.path, recorded, spec.name)
+
+
+@dataclasses.dataclass
+class ConvertedFile:
+    """What `convert_checkpoint` wrote and from what."""
+
+    path: str
+    sha256: str
+    source: str
+    source_sha256: str
+    entry: str  # which part of the checkpoint was used, e.g. "state_dict_ema"
+    arch: str = None
+
+
+def converted_model(checkpoint, spec, include_top=True):
+    """A MUXNet of `spec` (inference head: no softmax, no input normalization) holding the
+    weights of an already read `checkpoints.Checkpoint`."""
+    from keras_muxnet.models import MUXNet
+
+    check_arch(checkpoint, spec)
+    model = MUXNet(spec, include_top=include_top, weights=None, include_preprocessing=False,
+                   classifier_activation=None)
+    assign(model, convert_state_dict(checkpoint.state_dict, model, spec, include_top))
+    return model
+
+
+def check_output_path(output):
+    """Fail before any work when `output` cannot be written as a Keras weights file."""
+    output = os.fspath(output)
+    if not output.endswith(OUTPUT_SUFFIX):
+        raise ValueError(f"the output file must end with {OUTPUT_SUFFIX}, got {output!r}")
+    require_parent_dir(output)
+    if os.path.isdir(output):
+        raise ValueError(f"cannot write {output!r}: it is a folder")
+
+
+def convert_checkpoint(checkpoint_path, spec, output, use_state_dict=False):
+    """Convert the authors' PyTorch checkpoint of `spec` into a Keras `.weights.h5` file.
+
+    Uses `state_dict_ema` when the checkpoint has one (the weights the authors evaluate)
+    unless `use_state_dict`. Any problem (unreadable or unsafe file, another variant,
+    missing/unexpected/mis-shaped tensors, unwritable output) raises a ValueError that names
+    it, and then nothing is written. Returns a `ConvertedFile`.
+    """
+    spec = architectures.get_spec(spec) if isinstance(spec, str) else spec
+    check_output_path(output)
+    checkpoint = checkpoints.read_checkpoint(checkpoint_path, use_state_dict=use_state_dict)
+    check_arch(checkpoint, spec)  # before TensorFlow loads: a wrong --model fails fast
+    model = converted_model(checkpoint, spec)
+    from keras_muxnet.weights import save_weights_by_name  # imports Keras, so only now
+
+    save_weights_by_name(model, output)
+    return ConvertedFile(os.fspath(output), sha256_of(output), os.fspath(checkpoint_path),
+                         sha256_of(checkpoint_path), checkpoint.entry, checkpoint.arch)

@@ -1,5 +1,8 @@
 """ImageNet input conventions of the authors' models and keras.applications-style helpers."""
 
+import functools
+import importlib.resources
+
 import numpy as np
 
 from keras_muxnet._keras import keras
@@ -31,3 +34,40 @@ def normalize_input(x):
     """RGB in [0, 255] (channels last) to the mean/std normalized input the stem expects."""
     x = np.asarray(x, dtype="float32") / 255.0
     return (x - np.asarray(MEAN_RGB, "float32")) / np.asarray(STD_RGB, "float32")
+
+
+CLASSES_FILE = "imagenet_classes.tsv"
+
+
+@functools.lru_cache(maxsize=1)
+def imagenet_classes():
+    """The 1000 ImageNet-1k classes as (WordNet id, name) in label order, read from package data.
+
+    The file is generated from timm's lists by weights/make_imagenet_classes.py, so this works
+    offline; names follow keras.applications ("great_white_shark").
+    """
+    text = importlib.resources.files("keras_muxnet").joinpath("data", CLASSES_FILE).read_text()
+    rows = [tuple(line.split("\t")) for line in text.splitlines() if line and not line.startswith("#")]
+    if len(rows) != 1000:
+        raise RuntimeError(f"the packaged {CLASSES_FILE} holds {len(rows)} classes, not 1000")
+    return tuple(rows)
+
+
+def decode_predictions(preds, top=5):
+    """Top classes of a batch of ImageNet predictions, as keras.applications does it.
+
+    `preds` has shape (samples, 1000) (probabilities or logits). Returns one list per sample
+    of `top` tuples (WordNet id, class name, score), best first.
+    """
+    preds = np.asarray(preds)
+    if preds.ndim != 2 or preds.shape[1] != 1000:
+        raise ValueError(f"decode_predictions expects a batch of ImageNet predictions of shape "
+                         f"(samples, 1000), got shape {preds.shape}")
+    if not isinstance(top, int) or not 1 <= top <= 1000:
+        raise ValueError(f"top must be an integer from 1 to 1000, got {top!r}")
+    classes = imagenet_classes()
+    results = []
+    for row in preds:
+        best = np.argsort(row, kind="stable")[::-1][:top]
+        results.append([(*classes[i], row[i]) for i in best])
+    return results

@@ -1,0 +1,88 @@
+"""`keras-muxnet convert`: the documented install path end to end, and each bad invocation a
+clear error (exit code 2) that writes nothing."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from keras_muxnet import weights_cache
+from keras_muxnet._files import sha256_of
+from keras_muxnet.cli import main
+from keras_muxnet.models import MUXNetM
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _files(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.both_modes
+def test_convert_install_then_weights_imagenet_loads(parity, tmp_path, monkeypatch, capsys):
+    home = tmp_path / "home"
+    monkeypatch.setenv(weights_cache.HOME_ENV, str(home))
+    output = tmp_path / "muxnet_m.weights.h5"
+    code = main(["convert", str(parity / "muxnet_m_seed0.pth"), "--model", "muxnet_m",
+                 "--output", str(output), "--install"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "used 'state_dict_ema'" in printed and f"installed {home}" in printed
+    assert sha256_of(output) == sha256_of(home / "muxnet_m_imagenet.weights.h5")
+
+    model = MUXNetM(weights="imagenet", include_preprocessing=False, classifier_activation=None)
+    reference = np.load(parity / "muxnet_m_seed0.npz")
+    logits = model(reference["input_nchw"].transpose(0, 2, 3, 1), training=False)
+    np.testing.assert_allclose(logits, reference["logits"], rtol=0, atol=1e-4)
+
+
+def test_install_without_output_and_use_state_dict(parity, tmp_path, monkeypatch, capsys):
+    home = tmp_path / "home"
+    monkeypatch.setenv(weights_cache.HOME_ENV, str(home))
+    code = main(["convert", str(parity / "muxnet_m_seed0.pth"), "--model", "muxnet_m",
+                 "--install", "--use-state-dict"])
+    assert code == 0
+    assert "used 'state_dict'" in capsys.readouterr().out
+    assert _files(home) == ["muxnet_m_imagenet.json", "muxnet_m_imagenet.weights.h5"]
+    assert weights_cache.verified_path("muxnet_m") == home / "muxnet_m_imagenet.weights.h5"
+
+
+def _run(*args, home=None):
+    """The real command in a fresh process (bad input is refused before TensorFlow loads)."""
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    if home is not None:
+        env[weights_cache.HOME_ENV] = str(home)
+    return subprocess.run([sys.executable, "-m", "keras_muxnet.cli", "convert", *args],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_output_in_a_missing_folder(parity, tmp_path):
+    result = _run(str(parity / "muxnet_m_seed0.pth"), "--model", "muxnet_m",
+                  "--output", str(tmp_path / "nowhere" / "m.weights.h5"))
+    assert result.returncode == 2
+    assert "the folder" in result.stderr and "nowhere' does not exist" in result.stderr
+    assert _files(tmp_path) == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "muxnet_l", "--output", "{tmp}/l.weights.h5"],
+     "is a muxnet_m checkpoint (its 'arch' says so), not muxnet_l"),
+    (["--model", "muxnet_m", "--output", "{tmp}/m.h5"], "must end with .weights.h5"),
+    (["--model", "muxnet_m"], "nothing to do: give --output"),
+    (["--model", "muxnet_l", "--install"], "not muxnet_l; convert it with --model muxnet_m"),
+])
+def test_bad_invocations_write_nothing(parity, tmp_path, args, message):
+    home = tmp_path / "home"
+    result = _run(str(parity / "muxnet_m_seed0.pth"), *[a.format(tmp=tmp_path) for a in args],
+                  home=home)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert _files(tmp_path) == [] and not home.exists()
+
+
+def test_unpublished_variant_is_not_a_choice(parity):
+    result = _run(str(parity / "muxnet_m_seed0.pth"), "--model", "muxnet_s", "--install")
+    assert result.returncode == 2
+    assert "invalid choice: 'muxnet_s'" in result.stderr

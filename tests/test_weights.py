@@ -1,0 +1,218 @@
+"""`weights=` resolution: the sha256-checked ImageNet cache, download-convert-install from a
+loopback server, PyTorch checkpoints converted on the fly, and every refusal leaving the cache
+as it was."""
+
+import functools
+import http.server
+import json
+import pathlib
+import socket
+import threading
+
+import numpy as np
+import pytest
+
+from keras_muxnet import architectures, paper, weights_cache
+from keras_muxnet._files import sha256_of
+from keras_muxnet.conversion import convert_checkpoint
+from keras_muxnet.models import MUXNet, MUXNetL, MUXNetM, MUXNetS, MUXNetXS
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+TOLERANCE = 1e-4
+BACKBONE = dict(include_top=False, pooling="avg", include_preprocessing=False)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """An empty, not yet created cache folder that `weights="imagenet"` uses."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv(weights_cache.HOME_ENV, str(folder))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def converted_m(parity, tmp_path_factory):
+    path = tmp_path_factory.mktemp("converted") / "muxnet_m.weights.h5"
+    return convert_checkpoint(parity / "muxnet_m_seed0.pth", "muxnet_m", path).path
+
+
+def _files(folder):
+    return sorted(str(p.relative_to(folder)) for p in pathlib.Path(folder).rglob("*") if p.is_file())
+
+
+def _reference(parity, variant):
+    reference = np.load(parity / f"{variant}_seed0.npz")
+    return reference["input_nchw"].transpose(0, 2, 3, 1), reference
+
+
+def test_home_defaults_under_keras_models(monkeypatch):
+    monkeypatch.delenv(weights_cache.HOME_ENV, raising=False)
+    assert weights_cache.home() == pathlib.Path.home() / ".keras" / "models" / "keras_muxnet"
+
+
+def test_imagenet_with_ten_classes_and_a_top_is_refused(home):
+    with pytest.raises(ValueError, match="needs classes=1000 .got 10.; use include_top=False"):
+        MUXNetM(weights="imagenet", classes=10)
+    assert not home.exists()
+
+
+@pytest.mark.parametrize("constructor", [MUXNetXS, MUXNetS])
+def test_unpublished_variants_have_no_weights_anywhere(home, constructor):
+    with pytest.raises(ValueError, match="has no ImageNet weights anywhere: the authors released "
+                                         "checkpoints only for MUXNet-m and MUXNet-l"):
+        constructor(weights="imagenet", include_top=False)
+    assert not home.exists()
+
+
+def test_missing_weights_say_where_to_get_them_and_the_exact_command(home):
+    with pytest.raises(weights_cache.WeightsCacheError) as error:
+        MUXNetM(weights="imagenet")
+    message = str(error.value)
+    assert weights_cache.AUTHORS_FOLDER in message
+    assert "keras-muxnet convert /path/to/muxnet_m.pth --model muxnet_m --install" in message
+    assert str(home) in message
+    assert not home.exists()
+
+
+def test_installed_weights_load_backbone_only_without_top(home, converted_m, parity):
+    installed = weights_cache.install(converted_m, "muxnet_m", source="parity")
+    record = json.loads(weights_cache.record_path("muxnet_m").read_text())
+    assert record["sha256"] == sha256_of(installed) == sha256_of(converted_m)
+    x, reference = _reference(parity, "muxnet_m")
+    model = MUXNetM(weights="imagenet", input_shape=(None, None, 3), **BACKBONE)
+    assert "predictions" not in [layer.name for layer in model.layers]
+    np.testing.assert_allclose(model(x, training=False), reference["features"], rtol=0, atol=TOLERANCE)
+
+
+@pytest.mark.parametrize("damage", ["changed_byte", "missing_record"])
+def test_cache_that_no_longer_matches_its_record_is_refused(home, converted_m, damage):
+    installed = weights_cache.install(converted_m, "muxnet_m")
+    if damage == "changed_byte":
+        data = bytearray(installed.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        installed.write_bytes(bytes(data))
+        expected = "its sha256 is [0-9a-f]{64} but [0-9a-f]{64} was recorded"
+    else:
+        weights_cache.record_path("muxnet_m").unlink()
+        expected = "record .* is missing or unreadable"
+    before = {name: (home / name).read_bytes() for name in _files(home)}
+    with pytest.raises(weights_cache.WeightsCacheError, match=expected) as error:
+        MUXNetM(weights="imagenet", include_top=False)
+    assert "Rebuild it: delete" in str(error.value)
+    assert "keras-muxnet convert /path/to/muxnet_m.pth --model muxnet_m --install" in str(error.value)
+    assert {name: (home / name).read_bytes() for name in _files(home)} == before
+
+
+def _closed_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def known_url_refuses(monkeypatch):
+    """The known MUXNet-l URL pointed at a loopback port that refuses connections."""
+    url = f"http://127.0.0.1:{_closed_port()}/muxnet_l.init"
+    monkeypatch.setitem(weights_cache.PUBLISHED, "muxnet_l",
+                        weights_cache.PublishedWeights("muxnet_l", url=url))
+    return url
+
+
+def test_failed_download_leaves_no_partial_file(home, known_url_refuses, monkeypatch, capsys):
+    monkeypatch.delenv(weights_cache.OFFLINE_ENV, raising=False)
+    with pytest.raises(weights_cache.WeightsCacheError, match="could not download the muxnet_l "
+                                                              "checkpoint from http://127.0.0.1"):
+        MUXNetL(weights="imagenet")
+    assert "Downloading data from" in capsys.readouterr().out  # it really tried
+    assert _files(home) == [] and list(home.iterdir()) == []
+
+
+def test_offline_never_tries_the_known_url(home, known_url_refuses, monkeypatch, capsys):
+    monkeypatch.setenv(weights_cache.OFFLINE_ENV, "1")
+    with pytest.raises(weights_cache.WeightsCacheError, match="downloads are off .*"
+                                                              "keras-muxnet convert"):
+        MUXNetL(weights="imagenet")
+    assert "Downloading" not in capsys.readouterr().out
+    assert not home.exists()
+
+
+@pytest.fixture
+def loopback_server(parity):
+    """Serves the parity folder on 127.0.0.1 (never a real host)."""
+    handler = functools.partial(_QuietHandler, directory=str(parity))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def test_download_convert_install_then_load_offline(home, loopback_server, parity):
+    """The downloaded checkpoint becomes, byte for byte, the converted file that
+    tests/test_conversion.py checks against the authors' outputs (manifest parity example)."""
+    url = f"{loopback_server}/muxnet_l_seed0.pth"
+    path = weights_cache.imagenet_weights(architectures.MUXNET_L, url=url)
+    record = json.loads(weights_cache.record_path("muxnet_l").read_text())
+    assert record["source"] == url
+    assert record["source_sha256"] == sha256_of(parity / "muxnet_l_seed0.pth")
+    example = json.loads((REPO / "weights" / "manifest.json").read_text())["parity_examples"]
+    assert record["sha256"] == sha256_of(path) == example["muxnet_l"]["converted_sha256"]
+    assert _files(home) == ["downloads/muxnet_l_seed0.pth", "muxnet_l_imagenet.json",
+                            "muxnet_l_imagenet.weights.h5"]
+    unreachable = f"http://127.0.0.1:{_closed_port()}/muxnet_l_seed0.pth"
+    assert weights_cache.imagenet_weights(architectures.MUXNET_L, url=unreachable) == path
+
+
+def test_downloaded_file_that_is_no_checkpoint_is_deleted(home, loopback_server):
+    with pytest.raises(weights_cache.WeightsCacheError, match="is not a usable muxnet_l checkpoint, "
+                                                              "so it was deleted"):
+        weights_cache.imagenet_weights(architectures.MUXNET_L, url=f"{loopback_server}/README.md")
+    assert _files(home) == []
+
+
+def test_pytorch_checkpoint_path_is_converted_on_the_fly(parity):
+    x, reference = _reference(parity, "muxnet_m")
+    model = MUXNet("muxnet_m", weights=parity / "muxnet_m_seed0.pth", input_shape=(None, None, 3),
+                   **BACKBONE)
+    np.testing.assert_allclose(model(x, training=False), reference["features"], rtol=0, atol=TOLERANCE)
+
+
+TINY = architectures.MUXNetSpec(
+    name="tiny", stages=(("ds_k3_s1_c16_se0.25_nre",), ("mux_r1_k3_e2_c16_se0.5_l0.5",)),
+    head_filters=32)
+
+
+def test_keras3_positional_weights_file_still_loads(tmp_path):
+    """Keras 3's own save_weights keys layers by position; such a file loads into the same model."""
+    small = dict(include_top=False, input_shape=(32, 32, 3))
+    source = MUXNet(TINY, weights=None, **small)
+    path = tmp_path / "own.weights.h5"
+    source.save_weights(str(path))
+    target = MUXNet(TINY, weights=path, **small)
+    assert len(target.weights) > 10
+    for a, b in zip(source.weights, target.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_unsupported_weights_file_suffix(tmp_path):
+    path = tmp_path / "weights.npz"
+    path.write_bytes(b"x")
+    with pytest.raises(ValueError, match="unsupported weights file .* PyTorch checkpoint"):
+        MUXNetM(weights=path)
+
+
+def test_manifest_agrees_with_the_package():
+    manifest = json.loads((REPO / "weights" / "manifest.json").read_text())
+    assert sorted(manifest["variants"]) == sorted(weights_cache.PUBLISHED)
+    for variant, published in weights_cache.PUBLISHED.items():
+        entry = manifest["variants"][variant]
+        assert entry["url"] == published.url
+        assert entry["source_sha256"] == published.source_sha256
+        assert entry["authors_top1"] == paper.TABLE_1[variant].top1 == published.top1
+        assert entry["folder"] == weights_cache.AUTHORS_FOLDER
