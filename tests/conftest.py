@@ -7,6 +7,10 @@ import pytest
 
 from keras_muxnet._keras import LEGACY_KERAS
 
+# No test may reach the network: weights="imagenet" never downloads unless a test asks for it
+# (the download tests serve a file from loopback and lift this themselves).
+os.environ.setdefault("KERAS_MUXNET_OFFLINE", "1")
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
