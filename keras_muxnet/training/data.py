@@ -66,8 +66,12 @@ def _checked_labels(labels, num_classes, multi_label):
 
 # --- Finishing -------------------------------------------------------------------------------
 def _finish(dataset, num_classes, multi_label, training, size, batch_size, seed, flip, shuffle_buffer,
-            decode, repeat):
-    """Shuffle, decode + augment, batch, prefetch: the part all sources share."""
+            decode, repeat, crop=True):
+    """Shuffle, decode + augment, batch, prefetch: the part all sources share.
+
+    crop=True: Inception crops (training) / 87.5% center crop (evaluation); crop=False: the whole
+    image resized bicubically, as the paper's transfer experiments did.
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     options = tf.data.Options()
@@ -81,12 +85,12 @@ def _finish(dataset, num_classes, multi_label, training, size, batch_size, seed,
     def prepare(element, element_seed):
         image, label = decode(element)
         image = tf.cast(image, tf.float32)
-        if training:
-            image = random_resized_crop(image, size, element_seed) if size else image
-            if flip:
-                image = tf.image.stateless_random_flip_left_right(image, element_seed + 1)
+        if size and not crop:
+            image = tf.clip_by_value(tf.image.resize(image, (size, size), method="bicubic"), 0.0, 255.0)
         elif size:
-            image = center_crop(image, size)
+            image = random_resized_crop(image, size, element_seed) if training else center_crop(image, size)
+        if training and flip:
+            image = tf.image.stateless_random_flip_left_right(image, element_seed + 1)
         return image, _checked_labels(label, num_classes, multi_label)
 
     seeds = _seed_stream(seed)
@@ -132,7 +136,7 @@ def check_tfrecord_fields(filename, multi_label=False):
 
 
 def tfrecord_dataset(pattern, num_classes, training, image_size=224, batch_size=256, seed=None,
-                     flip=True, label_offset=0, multi_label=False, shuffle_buffer=10_000, repeat=None):
+                     flip=True, label_offset=0, multi_label=False, shuffle_buffer=10_000, repeat=None, crop=True):
     """ImageNet-style TFRecords (`image/encoded` JPEG/PNG bytes, `image/class/label` int64).
 
     `label_offset` is subtracted from the stored label: records written by the Inception
@@ -158,7 +162,7 @@ def tfrecord_dataset(pattern, num_classes, training, image_size=224, batch_size=
     records = files_ds.interleave(tf.data.TFRecordDataset, cycle_length=min(len(files), 8),
                                   num_parallel_calls=AUTOTUNE, deterministic=True)
     return _finish(records, num_classes, multi_label, training, image_size, batch_size, seed, flip,
-                   shuffle_buffer, decode, training if repeat is None else repeat)
+                   shuffle_buffer, decode, training if repeat is None else repeat, crop)
 
 
 # --- Image folders ---------------------------------------------------------------------------
@@ -182,8 +186,14 @@ def list_image_folder(directory):
     return paths, labels, class_names
 
 
+def looks_like_image_folder(path):
+    """A directory whose entries are class sub-folders (rather than TFRecord files)."""
+    path = pathlib.Path(path)
+    return path.is_dir() and any(p.is_dir() for p in path.iterdir())
+
+
 def image_folder_dataset(directory, training, image_size=224, batch_size=256, seed=None, flip=True,
-                         shuffle_buffer=10_000, repeat=None):
+                         shuffle_buffer=10_000, repeat=None, crop=True):
     """Images in one sub-folder per class; returns (dataset, class names)."""
     paths, labels, class_names = list_image_folder(directory)
 
@@ -194,7 +204,7 @@ def image_folder_dataset(directory, training, image_size=224, batch_size=256, se
 
     items = tf.data.Dataset.from_tensor_slices((paths, labels))
     dataset = _finish(items, len(class_names), False, training, image_size, batch_size, seed, flip,
-                      shuffle_buffer, decode, training if repeat is None else repeat)
+                      shuffle_buffer, decode, training if repeat is None else repeat, crop)
     return dataset, class_names
 
 

@@ -20,7 +20,7 @@ def set_mixed_precision(enabled):
 def train_imagenet(variant, train_pattern, val_pattern, out_dir, batch_size_per_replica=32, epochs=None,
                    train_images=1_281_167, val_images=50_000, num_classes=1000, image_size=None,
                    label_offset=0, mixed_precision=False, seed=None, recipe=None, verbose="auto",
-                   devices=None):
+                   devices=None, sync_batch_norm=False):
     """Train `variant` from scratch with the paper's ImageNet recipe on TFRecords; returns
     (model, history). The batch is per replica: 32 on each of 8 GPUs is the paper's 256."""
     recipe = recipe or recipes.ImageNetRecipe()
@@ -40,6 +40,8 @@ def train_imagenet(variant, train_pattern, val_pattern, out_dir, batch_size_per_
     set_mixed_precision(mixed_precision)
     with strategy.scope():
         model = recipe.build_model(variant, num_classes)
+        if sync_batch_norm:
+            recipes.synchronize_batch_norm(model)
         recipe.compile(model, steps_per_epoch, global_batch, num_classes)
     history = run.fit(model, train, recipe.epochs, steps_per_epoch, out_dir, validation_data=val,
                       validation_steps=-(-val_images // global_batch) if val is not None else None,
@@ -92,3 +94,42 @@ def finetune_arrays(variant, train_arrays, val_arrays, num_classes, out_dir, wei
                           epochs=len(history.history["loss"]), seconds=seconds, params=model.count_params(),
                           model_path=path, history={k: [float(v) for v in vals]
                                                     for k, vals in history.history.items()})
+
+
+def finetune_files(variant, train_source, val_source, num_classes, out_dir, train_images, weights="imagenet",
+                   epochs=None, batch_size_per_replica=64, image_size=None, freeze_backbone=False,
+                   learning_rate=None, multi_label=False, label_offset=0, seed=None, recipe=None,
+                   verbose="auto", devices=None, sync_batch_norm=False):
+    """Fine-tune on TFRecords (a glob or folder of record files) or an image folder (one
+    sub-folder per class) with the transfer recipe: whole images resized bicubically, flips.
+    Returns (model, history); exports run folder/model.keras."""
+    recipe = recipe or recipes.TransferRecipe()
+    changes = {k: v for k, v in (("epochs", epochs), ("image_size", image_size),
+                                 ("learning_rate", learning_rate)) if v is not None}
+    recipe = dataclasses.replace(recipe, multi_label=multi_label, **changes)
+    strategy = distribute.make_strategy(devices)
+    global_batch = distribute.global_batch_size(batch_size_per_replica, strategy)
+    steps_per_epoch = train_images // global_batch
+    if steps_per_epoch < 1:
+        raise ValueError(f"{train_images} training images do not fill one global batch of {global_batch}")
+
+    def source(path, training):
+        if path is None:
+            return None
+        if data.looks_like_image_folder(path):
+            dataset, _ = data.image_folder_dataset(path, training, recipe.image_size, global_batch, seed=seed,
+                                                   flip=recipe.flip, crop=False)
+            return dataset
+        return data.tfrecord_dataset(path, num_classes, training, recipe.image_size, global_batch, seed=seed,
+                                     flip=recipe.flip, label_offset=label_offset, multi_label=multi_label,
+                                     crop=False)
+
+    train, val = source(train_source, True), source(val_source, False)
+    with strategy.scope():
+        model = recipe.build_model(variant, num_classes, weights=weights, freeze_backbone=freeze_backbone)
+        if sync_batch_norm:
+            recipes.synchronize_batch_norm(model)
+        recipe.compile(model, steps_per_epoch, num_classes)
+    history = run.fit(model, train, recipe.epochs, steps_per_epoch, out_dir, validation_data=val, verbose=verbose)
+    run.export(model, run.run_paths(out_dir)["export"])
+    return model, history
