@@ -22,7 +22,6 @@ def parse_args(argv=None):
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--image-size", type=int, default=defaults.image_size)
     parser.add_argument("--train-images", type=int, default=1_281_167)
-    parser.add_argument("--val-images", type=int, default=50_000)
     parser.add_argument("--num-classes", type=int, default=1000)
     parser.add_argument("--label-offset", type=int, default=0,
                         help="subtract from stored labels (1 for the Inception scripts' 1-based records)")
@@ -40,7 +39,7 @@ def main(argv=None):
     recipe = dataclasses.replace(recipes.ImageNetRecipe(), base_learning_rate=args.learning_rate,
                                  ema_momentum=args.ema or None)
     jobs.train_imagenet(args.model, args.train, args.val, args.out, batch_size_per_replica=args.batch_size,
-                        epochs=args.epochs, train_images=args.train_images, val_images=args.val_images,
+                        epochs=args.epochs, train_images=args.train_images,
                         num_classes=args.num_classes, image_size=args.image_size, label_offset=args.label_offset,
                         mixed_precision=args.mixed_precision, seed=args.seed, recipe=recipe,
                         sync_batch_norm=args.sync_bn)

@@ -18,7 +18,7 @@ def set_mixed_precision(enabled):
 
 
 def train_imagenet(variant, train_pattern, val_pattern, out_dir, batch_size_per_replica=32, epochs=None,
-                   train_images=1_281_167, val_images=50_000, num_classes=1000, image_size=None,
+                   train_images=1_281_167, num_classes=1000, image_size=None,
                    label_offset=0, mixed_precision=False, seed=None, recipe=None, verbose="auto",
                    devices=None, sync_batch_norm=False):
     """Train `variant` from scratch with the paper's ImageNet recipe on TFRecords; returns
@@ -43,8 +43,9 @@ def train_imagenet(variant, train_pattern, val_pattern, out_dir, batch_size_per_
         if sync_batch_norm:
             recipes.synchronize_batch_norm(model)
         recipe.compile(model, steps_per_epoch, global_batch, num_classes)
+    # The validation set is finite and read to its end each epoch (no validation_steps: with it,
+    # Keras keeps one iterator across epochs and runs dry in the second).
     history = run.fit(model, train, recipe.epochs, steps_per_epoch, out_dir, validation_data=val,
-                      validation_steps=-(-val_images // global_batch) if val is not None else None,
                       verbose=verbose)
     run.export(model, run.run_paths(out_dir)["export"])
     return model, history
