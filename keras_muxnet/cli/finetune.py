@@ -39,14 +39,14 @@ def argparse_bool():
     return argparse.BooleanOptionalAction
 
 
-def load_dataset(name, seed):
+def load_dataset(name, seed, size=None):
     """((x_train, y_train), (x_val, y_val), num_classes) for 'digits' or an image folder."""
     from keras_muxnet.training import digits
 
     if name == "digits":
         train, val = digits.load_digits(seed=seed)
         return train, val, digits.NUM_CLASSES
-    return load_image_folder(name, seed)
+    return load_image_folder(name, seed, size=size)
 
 
 def load_image_folder(directory, seed, validation_fraction=0.2, size=None):
@@ -83,7 +83,7 @@ def run(args):
     weights = None if args.weights.lower() == "none" else args.weights
     flip = args.flip if args.flip is not None else args.dataset != "digits"
     learning_rate = args.learning_rate or (0.1 if weights is None else 0.01)
-    train, val, num_classes = load_dataset(args.dataset, args.seed)
+    train, val, num_classes = load_dataset(args.dataset, args.seed, args.size)
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or tmp
         result = jobs.finetune_arrays(
@@ -94,7 +94,8 @@ def run(args):
                    "val_accuracy": result.val_accuracy, "val_loss": result.val_loss, "epochs": result.epochs,
                    "seconds": round(result.seconds, 1), "params": result.params,
                    "train_images": len(train[0]), "val_images": len(val[0]), "learning_rate": learning_rate,
-                   "keras": KERAS_MODE, "model_path": result.model_path if args.out else None}
+                   "keras": KERAS_MODE, "model_path": result.model_path if args.out else None,
+                   "val_accuracy_per_epoch": [round(v, 4) for v in result.history.get("val_accuracy", [])]}
     print(f"held-out accuracy {result.val_accuracy:.4f} on {len(val[0])} images after {result.epochs} "
           f"epochs in {result.seconds:.0f} s ({result.params:,d} parameters)")
     if args.json:

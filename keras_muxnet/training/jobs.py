@@ -82,6 +82,8 @@ def finetune_arrays(variant, train_arrays, val_arrays, num_classes, out_dir, wei
     val = data.array_dataset(x_val, y_val, num_classes, False, recipe.image_size, global_batch,
                              multi_label=recipe.multi_label)
     start = time.perf_counter()
+    if seed is not None:
+        keras.utils.set_random_seed(seed)  # the new head's (and, from scratch, every) initial weight
     with strategy.scope():
         model = recipe.build_model(variant, num_classes, weights=weights, freeze_backbone=freeze_backbone)
         recipe.compile(model, steps_per_epoch, num_classes)
