@@ -8,6 +8,7 @@ use training/finetune.py with TFRecords). The paper's transfer recipe is used (S
 decay 4e-5, clip 5, cosine); flips are off for digits (a mirrored 2 is not a 2).
 """
 
+import argparse
 import json
 import os
 import tempfile
@@ -25,18 +26,12 @@ def register(subparsers):
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="peak of the cosine schedule (recipe: 0.01 fine-tuning; 0.1 from scratch)")
     parser.add_argument("--freeze-backbone", action="store_true", help="train only the new head")
-    parser.add_argument("--flip", action=argparse_bool(), default=None,
+    parser.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
                         help="random horizontal flips (default: on, off for digits)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="run folder (checkpoints, backup, model.keras)")
     parser.add_argument("--json", default=None, help="write the results as JSON to this file")
     parser.set_defaults(func=run)
-
-
-def argparse_bool():
-    import argparse
-
-    return argparse.BooleanOptionalAction
 
 
 def load_dataset(name, seed, size=None):
