@@ -25,6 +25,8 @@ def register(subparsers):
     parser.add_argument("--batch-size", type=int, default=64, help="per replica")
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="peak of the cosine schedule (recipe: 0.01 fine-tuning; 0.1 from scratch)")
+    parser.add_argument("--warmup-epochs", type=float, default=None,
+                        help="linear warm-up before the cosine (default: 1 from scratch, 0 fine-tuning)")
     parser.add_argument("--freeze-backbone", action="store_true", help="train only the new head")
     parser.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
                         help="random horizontal flips (default: on, off for digits)")
@@ -78,17 +80,18 @@ def run(args):
     weights = None if args.weights.lower() == "none" else args.weights
     flip = args.flip if args.flip is not None else args.dataset != "digits"
     learning_rate = args.learning_rate or (0.1 if weights is None else 0.01)
+    warmup_epochs = args.warmup_epochs if args.warmup_epochs is not None else (1 if weights is None else 0)
     train, val, num_classes = load_dataset(args.dataset, args.seed, args.size)
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or tmp
         result = jobs.finetune_arrays(
             args.model, train, val, num_classes, out, weights=weights, epochs=args.epochs,
             batch_size_per_replica=args.batch_size, image_size=args.size, freeze_backbone=args.freeze_backbone,
-            flip=flip, learning_rate=learning_rate, seed=args.seed, verbose=1)
+            flip=flip, learning_rate=learning_rate, seed=args.seed, verbose=1, warmup_epochs=warmup_epochs)
         payload = {"dataset": args.dataset, "model": args.model, "weights": args.weights, "size": args.size,
                    "val_accuracy": result.val_accuracy, "val_loss": result.val_loss, "epochs": result.epochs,
                    "seconds": round(result.seconds, 1), "params": result.params,
-                   "train_images": len(train[0]), "val_images": len(val[0]), "learning_rate": learning_rate,
+                   "train_images": len(train[0]), "val_images": len(val[0]), "learning_rate": learning_rate, "warmup_epochs": warmup_epochs,
                    "keras": KERAS_MODE, "model_path": result.model_path if args.out else None,
                    "val_accuracy_per_epoch": [round(v, 4) for v in result.history.get("val_accuracy", [])]}
     print(f"held-out accuracy {result.val_accuracy:.4f} on {len(val[0])} images after {result.epochs} "
