@@ -8,6 +8,7 @@ keras.applications' `block2a_expand_conv` that the checkpoint converter relies o
 from keras_muxnet._keras import keras
 from keras_muxnet.layers import (ChannelShuffle, ChannelSplit, MixedDepthwiseConv2D, MuxConv2D,
                                  symmetric_padding)
+from keras_muxnet.layers.grouped_conv import GroupedConv2D
 from keras_muxnet.layers.channels import processed_channels
 
 layers = keras.layers
@@ -62,7 +63,7 @@ def spatial_step(x, args, name, grouped):
     if grouped:
         if channels % 2:
             raise ValueError(f"{name}: the grouped conv needs an even width, got {channels}")
-        return layers.Conv2D(channels, k, padding="same", groups=channels // 2, use_bias=False,
+        return GroupedConv2D(channels, k, padding="same", groups=channels // 2, use_bias=False,
                              kernel_initializer=CONV_INITIALIZER, name=name + "gconv")(x)
     pad = symmetric_padding(k, args.strides)
     if args.strides != 1 and pad:
