@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from keras_muxnet.cli.convert import step_imagenet_weights
+from keras_muxnet.training.demo import step_finetune
 
 
 def register(subparsers):
@@ -55,7 +56,7 @@ def step_photo_and_save(ctx):
         raise RuntimeError(f"the reloaded model differs by {diff}")
 
 
-STEPS = [step_profiles, step_photo_and_save, step_imagenet_weights]
+STEPS = [step_profiles, step_photo_and_save, step_imagenet_weights, step_finetune]
 
 
 def run(args):
