@@ -13,6 +13,8 @@ import time
 
 import numpy as np
 
+WIDTHS, STEM, HEAD = (16, 24, 32, 48), 16, 128  # a MUXNet small enough for digits on 2 cores
+
 
 def register(subparsers):
     parser = subparsers.add_parser("search", help="multi-objective MUXNet search (or its benchmark)",
@@ -133,14 +135,15 @@ def make_tuner(directory, trials, population, neighbours, theta, targets, size, 
                       f"{int(m.get_best_value('params')):,} params, "
                       f"{int(m.get_best_value('madds')):,} MAdds", flush=True)
             else:
-                reason = (stored.message or "").strip().splitlines()
-                print(f"trial {done}/{trials}: {stored.status} ({reason[-1] if reason else ''})", flush=True)
+                errors = [line for line in (stored.message or "").splitlines() if "Error: " in line]
+                print(f"trial {done}/{trials}: {stored.status} "
+                      f"({errors[-1].strip() if errors else 'no message'})", flush=True)
 
     oracle = MOEADOracle(list(OBJECTIVES), max_trials=trials, reference_points=targets,
                          population_size=population, neighbourhood_size=neighbours, theta=theta,
-                         seed=seed + 1)
-    hypermodel = MUXNetHyperModel(input_shape=(size, size, 3), classes=10, widths=(16, 24, 32, 48),
-                                  stem_filters=16, head_filters=128)
+                         seed=seed + 1, max_consecutive_failed_trials=max(5, trials // 2))
+    hypermodel = MUXNetHyperModel(input_shape=(size, size, 3), classes=10, widths=WIDTHS,
+                                  stem_filters=STEM, head_filters=HEAD, scales=("none", "-1.0"))
     return ProgressTuner(oracle=oracle, hypermodel=hypermodel, directory=directory,
                          project_name=project_name, overwrite=overwrite)
 
@@ -183,7 +186,7 @@ def write_results(tuner, out, targets):
         for name in ("val_accuracy", "params", "madds"):
             value = trial.metrics.get_best_value(name) if trial.metrics.exists(name) else None
             row[name] = None if value is None else (value if name == "val_accuracy" else int(value))
-        spec = candidate_spec(trial.hyperparameters.values, (16, 24, 32, 48), 16, 128,
+        spec = candidate_spec(trial.hyperparameters.values, WIDTHS, STEM, HEAD,
                               name=f"muxnet_digits_{trial_id}")
         row["blocks"] = " | ".join(" ".join(stage) for stage in spec.stages)
         row["spec"] = spec.describe()

@@ -21,7 +21,10 @@ KERNELS = (3, 5, 7)
 EXPANSIONS = (3, 4, 6)
 NORMAL_BLOCKS = (1, 2, 3)
 LEAVE_OUT = (0.25, 0.5, 0.75)
-SCALES = ("none", "-1.0", "-1.0.1")  # none: plain grouped kxk; else MuxConv2D scales
+# none: the plain grouped kxk; else MuxConv2D scales (-1 subpixel, 0 same size, 1 superpixel).
+# A superpixel branch needs a multiple of 4 channels, so "-1.0.1" fails to build for some widths
+# (such candidates are recorded as failed trials).
+SCALES = ("none", "-1.0", "-1.0.1")
 SE_RATIO = 0.75
 
 OBJECTIVES = (keras_tuner.Objective("val_accuracy", "max"),
@@ -30,16 +33,20 @@ OBJECTIVES = (keras_tuner.Objective("val_accuracy", "max"),
 
 
 def candidate_spec(values, widths=(24, 40, 80, 160), stem_filters=24, head_filters=1280,
-                   name="muxnet_candidate"):
-    """The `MUXNetSpec` of one point of the space ({hyperparameter name: value})."""
+                   strides=(2, 2, 1, 2), name="muxnet_candidate"):
+    """The `MUXNetSpec` of one point of the space ({hyperparameter name: value}).
+
+    `strides` of the four reduction blocks follow MUXNet-m (its fourth stage keeps the
+    resolution); with a 32x32 input the last stage works at 2x2.
+    """
     stages = [(encode_block(BlockArgs("ds", (3,), 1, 1.0, stem_filters, 0.25, "relu")),)]
-    for stage, width in enumerate(widths, start=1):
+    for stage, (width, stride) in enumerate(zip(widths, strides), start=1):
         kernel = int(values[f"stage{stage}_kernel"])
         expand = float(values[f"stage{stage}_expand"])
         activation = "relu" if stage == 1 else "swish"
         scales = values[f"stage{stage}_scales"]
         scales = None if scales == "none" else tuple(int(s) for s in scales.split("."))
-        reduction = BlockArgs("ir", (kernel,), 2, expand, width, SE_RATIO, activation)
+        reduction = BlockArgs("ir", (kernel,), stride, expand, width, SE_RATIO, activation)
         normal = BlockArgs("mux", (kernel,), 1, expand, width, SE_RATIO, activation,
                            leave_out_ratio=float(values[f"stage{stage}_leave_out"]), scales=scales,
                            repeats=int(values[f"stage{stage}_blocks"]))
@@ -55,17 +62,20 @@ class MUXNetHyperModel(keras_tuner.HyperModel):
     Args:
       input_shape: (height, width, 3) of the training images.
       classes: number of classes.
-      widths: output channels of the four searched stages.
+      widths: output channels of the four searched stages; strides: of their reduction blocks.
       stem_filters, head_filters: fixed widths of the stem and head.
       learning_rate: Adam's learning rate for the short training of each candidate.
+      scales: the spatial-multiplexing options (see SCALES).
     """
 
     def __init__(self, input_shape=(32, 32, 3), classes=10, widths=(24, 40, 80, 160),
-                 stem_filters=24, head_filters=1280, learning_rate=2e-3, name="muxnet_search",
-                 tunable=True):
+                 strides=(2, 2, 1, 2), stem_filters=24, head_filters=1280, learning_rate=2e-3,
+                 scales=SCALES, name="muxnet_search", tunable=True):
         super().__init__(name=name, tunable=tunable)
-        if len(widths) != 4:
-            raise ValueError(f"the space has four searched stages; got {len(widths)} widths")
+        if len(widths) != 4 or len(strides) != 4:
+            raise ValueError(f"the space has four searched stages; got {len(widths)} widths "
+                             f"and {len(strides)} strides")
+        self.strides, self.scales = tuple(strides), tuple(scales)
         self.input_shape, self.classes = tuple(input_shape), int(classes)
         self.widths, self.stem_filters, self.head_filters = tuple(widths), stem_filters, head_filters
         self.learning_rate = learning_rate
@@ -77,11 +87,12 @@ class MUXNetHyperModel(keras_tuner.HyperModel):
             hp.Choice(f"stage{stage}_expand", EXPANSIONS)
             hp.Choice(f"stage{stage}_blocks", NORMAL_BLOCKS)
             hp.Choice(f"stage{stage}_leave_out", LEAVE_OUT)
-            hp.Choice(f"stage{stage}_scales", SCALES)
+            hp.Choice(f"stage{stage}_scales", self.scales)
         return hp.values
 
     def spec(self, hp):
-        return candidate_spec(self.declare(hp), self.widths, self.stem_filters, self.head_filters)
+        return candidate_spec(self.declare(hp), self.widths, self.stem_filters, self.head_filters,
+                              self.strides)
 
     def build(self, hp):
         """The candidate network, compiled; a candidate that cannot be built fails its trial."""
