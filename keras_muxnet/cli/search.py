@@ -83,6 +83,16 @@ def benchmark(args):
     return 0
 
 
+def step_search_benchmark(ctx):
+    """MOEA/D core vs pymoo's MOEA/D on DTLZ2 (3 objectives, 10 generations): IGD side by side."""
+    from keras_muxnet.search import benchmark as bench
+
+    summary = bench.compare("dtlz2", 3, evals=910, seeds=(0,))
+    bench.write_front(summary["rows"][0]["front"], os.path.join(ctx["out"], "front.csv"))
+    print(f"IGD ours {summary['ours_igd']:.4f}, pymoo {summary['pymoo_igd']:.4f} "
+          f"(ratio {summary['igd_ratio']:.2f}); front written to {ctx['out']}/front.csv")
+
+
 # --- search --------------------------------------------------------------------------------------
 def parse_target(text):
     """'ACC,PARAMS,MADDS' -> {"val_accuracy": .., "params": .., "madds": ..}."""

@@ -172,6 +172,7 @@ class MOEADOracle(keras_tuner.Oracle):
         self._tickets = {}  # trial_id -> MOEA/D ticket
         self._told = set()  # trial_ids whose objectives the MOEA/D has seen
         self._forgotten = set()  # trial_ids that failed for good
+        self._subproblems = {}  # trial_id -> the sub-problem it was asked for
 
     # --- the MOEA/D core, built once the search space is known --------------------------------
     def _build_core(self):
@@ -255,15 +256,9 @@ class MOEADOracle(keras_tuner.Oracle):
             subproblem = self.core.pending[ticket][0]
             self.core.tell(ticket, f)
             self._told.add(trial.trial_id)
-            self._subproblem_of[trial.trial_id] = subproblem
-        trial.score = float(self._pbi(f[None], self._subproblem_of.get(trial.trial_id, 0))[0])
+            self._subproblems[trial.trial_id] = subproblem
+        trial.score = float(self._pbi(f[None], self._subproblems.get(trial.trial_id, 0))[0])
         trial.best_step = trial.metrics.get_best_step(self.objectives[0].name)
-
-    @property
-    def _subproblem_of(self):
-        if not hasattr(self, "_subproblems"):
-            self._subproblems = {}
-        return self._subproblems
 
     def _pbi(self, F, subproblem):
         core = self.core
@@ -355,7 +350,7 @@ class MOEADOracle(keras_tuner.Oracle):
             "tickets": dict(self._tickets),
             "told": sorted(self._told),
             "forgotten": sorted(self._forgotten),
-            "subproblems": dict(self._subproblem_of),
+            "subproblems": dict(self._subproblems),
         }
         return state
 

@@ -38,6 +38,7 @@ def test_search_state_and_pareto_ordering(tmp_path):
     assert oracle.core.n_asked_initial == 6 and oracle.core.scaled
 
 
+@pytest.mark.slow
 def test_resume_after_kill_loses_and_repeats_nothing(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop("KERASTUNER_ORACLE_IP", None)
@@ -65,6 +66,7 @@ def free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_distributed_chief_and_two_workers(tmp_path):
     port = str(free_port())
     base = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3",
