@@ -105,8 +105,10 @@ class MUXNetHyperModel(keras_tuner.HyperModel):
         except ValueError as error:
             raise keras_tuner.errors.FailedTrialError(
                 f"candidate cannot be built: {error}\n{spec.describe()}") from error
+        # No XLA: every candidate is a new graph, and compiling it would cost more than the
+        # few epochs of training it gets.
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
         return model
 
     def fit(self, hp, model, *args, **kwargs):
