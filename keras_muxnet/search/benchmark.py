@@ -193,11 +193,27 @@ def oracle_overhead(n_trials=60, rounds=6):
             metrics = {"f1": hp["a"] + hp["b"], "f2": (1 - hp["a"]) * hp["c"], "f3": hp["d"]}
             return with_multi_objective(metrics, objectives)
 
+    decision = {"moead": [0.0], "random": [0.0]}
+
+    def timed(base, name):
+        """The oracle class with its own decisions timed: populate_space, score_trial, get_state."""
+        def wrap(method):
+            def run(self, *args, **kwargs):
+                start = time.perf_counter()
+                try:
+                    return method(self, *args, **kwargs)
+                finally:
+                    decision[name][-1] += time.perf_counter() - start
+            return run
+
+        return type(f"Timed{base.__name__}", (base,), {
+            m: wrap(getattr(base, m)) for m in ("populate_space", "score_trial", "get_state")})
+
+    moead_class, random_class = timed(MOEADOracle, "moead"), timed(keras_tuner.oracles.RandomSearchOracle, "random")
     oracles = {
-        "moead": lambda: MOEADOracle(objectives, max_trials=n_trials, population_size=20,
+        "moead": lambda: moead_class(objectives, max_trials=n_trials, population_size=20,
                                      neighbourhood_size=5, seed=1),
-        "random": lambda: keras_tuner.oracles.RandomSearchOracle(
-            objective=objectives, max_trials=n_trials, seed=1),
+        "random": lambda: random_class(objective=objectives, max_trials=n_trials, seed=1),
     }
     times = {name: [] for name in oracles}
     for round_index in range(rounds):
@@ -206,9 +222,16 @@ def oracle_overhead(n_trials=60, rounds=6):
             with tempfile.TemporaryDirectory() as folder:
                 tuner = Trivial(oracle=oracles[name](), hypermodel=declare, directory=folder,
                                 project_name=name)
+                decision[name].append(0.0)
                 start = time.perf_counter()
                 tuner.search(verbose=0)
                 times[name].append((time.perf_counter() - start) / n_trials)
+                decision[name][-1] /= n_trials
     ours, theirs = statistics.median(times["moead"]), statistics.median(times["random"])
+    ours_decision = statistics.median(decision["moead"][1:])
+    theirs_decision = statistics.median(decision["random"][1:])
     return {"moead_seconds_per_trial": ours, "random_seconds_per_trial": theirs,
-            "ratio": ours / theirs, "n_trials": n_trials, "rounds": rounds}
+            "ratio": ours / theirs, "n_trials": n_trials, "rounds": rounds,
+            "moead_decision_seconds_per_trial": ours_decision,
+            "random_decision_seconds_per_trial": theirs_decision,
+            "decision_ratio": ours_decision / theirs_decision}
