@@ -17,6 +17,7 @@ WIDTHS, STEM, HEAD = (16, 24, 32, 48), 16, 128  # a MUXNet small enough for digi
 # Spatial multiplexing (-1, 0) or none (0); both depthwise: the plain grouped kxk convolution
 # ("none" in the full space) trains ~50x slower on CPU in TensorFlow (grouped conv gradients).
 SCALES = ("0", "-1.0")
+PROJECT = "muxnet_digits"
 
 
 def register(subparsers):
@@ -35,6 +36,8 @@ def register(subparsers):
     run.add_argument("--target", action="append", default=None, metavar="ACC,PARAMS,MADDS",
                      help="reference target (repeatable), e.g. 1.0,60000,2e6")
     run.add_argument("--overwrite", action="store_true", help="start over instead of resuming")
+    run.add_argument("--report-only", action="store_true",
+                     help="write the table and figure of the search saved in --out, without searching")
     bench = parser.add_argument_group("benchmark")
     bench.add_argument("--problem", default="dtlz2", choices=("dtlz1", "dtlz2", "zdt1"))
     bench.add_argument("--n-obj", type=int, default=3)
@@ -126,7 +129,7 @@ def digits_data(size, seed=0):
 
 
 def make_tuner(directory, trials, population, neighbours, theta, targets, size, seed, overwrite,
-               project_name="muxnet_digits"):
+               project_name=None):
     """A Keras-Tuner Tuner over the MUXNet space (small widths for digits) with MOEADOracle."""
     import keras_tuner
 
@@ -160,16 +163,23 @@ def make_tuner(directory, trials, population, neighbours, theta, targets, size, 
     hypermodel = MUXNetHyperModel(input_shape=(size, size, 3), classes=10, widths=WIDTHS,
                                   stem_filters=STEM, head_filters=HEAD, scales=SCALES)
     return ProgressTuner(oracle=oracle, hypermodel=hypermodel, directory=directory,
-                         project_name=project_name, overwrite=overwrite)
+                         project_name=project_name or PROJECT, overwrite=overwrite)
 
 
 def search(args):
     if args.trials < 1 or args.epochs < 1 or args.size < 8:
         raise ValueError("--trials and --epochs must be positive and --size at least 8")
     targets = [parse_target(t) for t in args.target] if args.target else None
+    if args.report_only:
+        if args.overwrite:
+            raise ValueError("--report-only reads the saved search; it cannot go with --overwrite")
+        if not os.path.exists(os.path.join(args.out, "tuner", PROJECT, "oracle.json")):
+            raise ValueError(f"no saved search in {args.out} to report on")
     os.makedirs(args.out, exist_ok=True)
     tuner = make_tuner(os.path.join(args.out, "tuner"), args.trials, args.population, args.neighbours,
                        args.theta, targets, args.size, args.seed, args.overwrite)
+    if args.report_only:
+        return _report(tuner, args.out, targets)
     (x, y), validation = digits_data(args.size, args.seed)
     print(f"searching {args.trials} MUXNet candidates on scikit-learn digits "
           f"({len(x)} train / {len(validation[0])} validation images at {args.size}x{args.size}), "
@@ -177,13 +187,17 @@ def search(args):
     start = time.perf_counter()
     tuner.search(x, y, validation_data=validation, epochs=args.epochs, batch_size=64, verbose=0)
     print(f"search finished in {time.perf_counter() - start:.0f} s")
-    rows = write_results(tuner, args.out, targets)
+    return _report(tuner, args.out, targets)
+
+
+def _report(tuner, out, targets):
+    rows = write_results(tuner, out, targets)
     pareto = [r for r in rows if r["pareto_rank"] is not None]
     print(f"{len(rows)} trials, {len(pareto)} on the Pareto front:")
     for row in sorted(pareto, key=lambda r: r["pareto_rank"]):
         print(f"  #{row['pareto_rank']} trial {row['trial_id']}: accuracy {row['val_accuracy']:.3f}, "
               f"{row['params']:,} params, {row['madds']:,} MAdds")
-    print(f"wrote {os.path.join(args.out, 'trials.csv')}, trials.json and pareto.png")
+    print(f"wrote {os.path.join(out, 'trials.csv')}, trials.json and pareto.png")
     return 0
 
 

@@ -34,3 +34,10 @@ def test_target_flags_are_parsed_or_explained():
         parse_target("1.0,60000")
     with pytest.raises(ValueError, match="is not three numbers"):
         parse_target("1.0,big,2e6")
+
+
+def test_report_only_needs_a_saved_search(tmp_path, capsys):
+    assert main(["search", "--out", str(tmp_path), "--report-only"]) == 2
+    assert "no saved search in" in capsys.readouterr().err
+    assert main(["search", "--out", str(tmp_path), "--report-only", "--overwrite"]) == 2
+    assert "cannot go with --overwrite" in capsys.readouterr().err
