@@ -35,7 +35,7 @@ def test_candidate_is_a_variant_definition_that_round_trips():
 
 @pytest.mark.slow
 def test_fit_reports_exact_params_and_madds_of_the_candidate():
-    model_values = values(kernel=3, expand=3, blocks=1, scales="none")
+    model_values = values(kernel=3, expand=3, blocks=1, scales="0")
     hypermodel = MUXNetHyperModel(input_shape=(32, 32, 3), classes=4, **SMALL)
     hp = keras_tuner.HyperParameters()
     hypermodel.declare(hp)
