@@ -274,6 +274,9 @@ def _atomic_write(path, write, binary=False):
     try:
         with os.fdopen(handle, "wb" if binary else "w", newline=None if binary else "") as stream:
             write(stream)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)

@@ -117,6 +117,9 @@ def write_front(F, path):
         writer = csv.writer(stream)
         writer.writerow([f"f{j + 1}" for j in range(F.shape[1])])
         writer.writerows([[repr(float(v)) for v in row] for row in F])
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
     os.replace(temporary, path)
 
 
