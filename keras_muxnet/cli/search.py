@@ -1,0 +1,295 @@
+"""`keras-muxnet search`: tri-objective MUXNet search (accuracy, params, MAdds) with MOEADOracle.
+
+`keras-muxnet search [run]` trains each candidate briefly on scikit-learn's digits (no download)
+and writes DIR/trials.csv, DIR/trials.json and DIR/pareto.png; `keras-muxnet search benchmark`
+compares our MOEA/D core with pymoo's on DTLZ1/DTLZ2/ZDT1 and writes DIR/front.csv.
+"""
+
+import csv
+import json
+import os
+import tempfile
+import time
+
+import numpy as np
+
+WIDTHS, STEM, HEAD = (16, 24, 32, 48), 16, 128  # a MUXNet small enough for digits on 2 cores
+# Spatial multiplexing (-1, 0) or none (0); both depthwise: the plain grouped kxk convolution
+# ("none" in the full space) trains ~50x slower on CPU in TensorFlow (grouped conv gradients).
+SCALES = ("0", "-1.0")
+PROJECT = "muxnet_digits"
+
+
+def register(subparsers):
+    parser = subparsers.add_parser("search", help="multi-objective MUXNet search (or its benchmark)",
+                                   description=__doc__.split("\n")[0])
+    parser.add_argument("action", nargs="?", default="run", choices=("run", "benchmark"))
+    parser.add_argument("--out", default="search_out", help="output folder")
+    parser.add_argument("--seed", type=int, default=0)
+    run = parser.add_argument_group("search (run)")
+    run.add_argument("--trials", type=int, default=12, help="candidates to train (default 12)")
+    run.add_argument("--population", type=int, default=6, help="MOEA/D population (default 6)")
+    run.add_argument("--neighbours", type=int, default=3, help="neighbourhood size (default 3)")
+    run.add_argument("--theta", type=float, default=5.0, help="PBI penalty (default 5)")
+    run.add_argument("--epochs", type=int, default=2, help="training epochs per candidate (default 2)")
+    run.add_argument("--size", type=int, default=32, help="image side the digits are resized to")
+    run.add_argument("--target", action="append", default=None, metavar="ACC,PARAMS,MADDS",
+                     help="reference target (repeatable), e.g. 1.0,60000,2e6")
+    run.add_argument("--overwrite", action="store_true", help="start over instead of resuming")
+    run.add_argument("--report-only", action="store_true",
+                     help="write the table and figure of the search saved in --out, without searching")
+    bench = parser.add_argument_group("benchmark")
+    bench.add_argument("--problem", default="dtlz2", choices=("dtlz1", "dtlz2", "zdt1"))
+    bench.add_argument("--n-obj", type=int, default=3)
+    bench.add_argument("--evals", type=int, default=9100)
+    bench.add_argument("--runs", type=int, default=5, help="seeds seed, seed+1, ... (median)")
+    bench.add_argument("--concentration", action="store_true",
+                       help="also measure concentration around reference targets (DTLZ2)")
+    bench.add_argument("--overhead", action="store_true",
+                       help="also time MOEADOracle vs RandomSearch per trial in Keras-Tuner")
+    parser.set_defaults(func=main)
+
+
+def main(args):
+    return benchmark(args) if args.action == "benchmark" else search(args)
+
+
+# --- benchmark ---------------------------------------------------------------------------------
+def benchmark(args):
+    from keras_muxnet.search import benchmark as bench
+
+    if args.evals < 1 or args.runs < 1:
+        raise ValueError(f"--evals and --runs must be positive, got {args.evals}, {args.runs}")
+    bench.get_problem(args.problem, args.n_obj)  # checks the combination before any work
+    seeds = tuple(range(args.seed, args.seed + args.runs))
+    print(f"{args.problem} with {args.n_obj} objectives, {args.evals} evaluations, seeds {list(seeds)}")
+    summary = bench.compare(args.problem, args.n_obj, args.evals, seeds)
+    path = os.path.join(args.out, "front.csv")
+    bench.write_front(summary["rows"][0]["front"], path)
+    print(f"median IGD: ours {summary['ours_igd']:.5f}  pymoo {summary['pymoo_igd']:.5f}  "
+          f"ratio {summary['igd_ratio']:.3f}")
+    print(f"median HV:  ours {summary['ours_hv']:.5f}  pymoo {summary['pymoo_hv']:.5f}")
+    print(f"front of seed {seeds[0]} ({len(summary['rows'][0]['front'])} solutions) -> {path}")
+    report = {k: v for k, v in summary.items() if k != "rows"}
+    report["per_seed"] = [{k: v for k, v in row.items() if k != "front"} for row in summary["rows"]]
+    if args.concentration:
+        result = bench.concentration(args.problem if args.problem != "zdt1" else "dtlz2", 3,
+                                     args.evals, args.seed)
+        print(f"median PBI d2 to the target directions {result['targets_used']}: "
+              f"with targets {result['targets']:.4f}, uniform {result['uniform']:.4f} "
+              f"({result['uniform'] / max(result['targets'], 1e-12):.1f}x closer)")
+        report["concentration"] = {k: v for k, v in result.items() if not k.endswith("_front")}
+    if args.overhead:
+        result = bench.oracle_overhead()
+        print(f"Keras-Tuner seconds per trial (trivial objective, {result['n_trials']} trials): "
+              f"MOEADOracle {result['moead_seconds_per_trial'] * 1e3:.1f} ms, RandomSearch "
+              f"{result['random_seconds_per_trial'] * 1e3:.1f} ms, ratio {result['ratio']:.2f}; "
+              f"the oracles' own decisions: {result['moead_decision_seconds_per_trial'] * 1e3:.2f} ms vs "
+              f"{result['random_decision_seconds_per_trial'] * 1e3:.2f} ms, ratio {result['decision_ratio']:.2f}")
+        report["overhead"] = result
+    _write_json(report, os.path.join(args.out, "benchmark.json"))
+    return 0
+
+
+def step_search_benchmark(ctx):
+    """MOEA/D core vs pymoo's MOEA/D on DTLZ2 (3 objectives, 10 generations): IGD side by side."""
+    from keras_muxnet.search import benchmark as bench
+
+    summary = bench.compare("dtlz2", 3, evals=910, seeds=(0,))
+    bench.write_front(summary["rows"][0]["front"], os.path.join(ctx["out"], "front.csv"))
+    print(f"IGD ours {summary['ours_igd']:.4f}, pymoo {summary['pymoo_igd']:.4f} "
+          f"(ratio {summary['igd_ratio']:.2f}); front written to {ctx['out']}/front.csv")
+
+
+# --- search --------------------------------------------------------------------------------------
+def parse_target(text):
+    """'ACC,PARAMS,MADDS' -> {"val_accuracy": .., "params": .., "madds": ..}."""
+    parts = text.split(",")
+    if len(parts) != 3:
+        raise ValueError(f"a reference target has 3 values ACC,PARAMS,MADDS, got {text!r}")
+    try:
+        accuracy, params, madds = (float(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"reference target {text!r} is not three numbers") from None
+    return {"val_accuracy": accuracy, "params": params, "madds": madds}
+
+
+def digits_data(size, seed=0):
+    """scikit-learn's 8x8 digits as (size, size, 3) images in [0, 1]: train and validation splits."""
+    import tensorflow as tf
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = digits.images[..., None].astype("float32") / 16.0
+    images = tf.image.resize(images, (size, size), method="bilinear").numpy().repeat(3, axis=-1)
+    order = np.random.default_rng(seed).permutation(len(images))
+    split = int(0.8 * len(images))
+    train, valid = order[:split], order[split:]
+    return (images[train], digits.target[train]), (images[valid], digits.target[valid])
+
+
+def make_tuner(directory, trials, population, neighbours, theta, targets, size, seed, overwrite,
+               project_name=None):
+    """A Keras-Tuner Tuner over the MUXNet space (small widths for digits) with MOEADOracle."""
+    import keras_tuner
+
+    from keras_muxnet.search.oracle import MOEADOracle
+    from keras_muxnet.search.space import OBJECTIVES, MUXNetHyperModel
+
+    class ProgressTuner(keras_tuner.Tuner):
+        def run_trial(self, trial, *args, **kwargs):
+            # Build and fit directly: Keras-Tuner's default run_trial imports tensorboard
+            # (for its TensorBoard hook) even when no TensorBoard callback is used.
+            hp = trial.hyperparameters
+            return self.hypermodel.fit(hp, self.hypermodel.build(hp), *args, **kwargs)
+
+        def on_trial_end(self, trial):
+            super().on_trial_end(trial)
+            stored = self.oracle.get_trial(trial.trial_id)
+            done = sum(t.status in ("COMPLETED", "FAILED") for t in self.oracle.trials.values())
+            if stored.status == "COMPLETED":
+                m = stored.metrics
+                print(f"trial {done}/{trials}: accuracy {m.get_best_value('val_accuracy'):.3f}, "
+                      f"{int(m.get_best_value('params')):,} params, "
+                      f"{int(m.get_best_value('madds')):,} MAdds", flush=True)
+            else:
+                errors = [line for line in (stored.message or "").splitlines() if "Error: " in line]
+                print(f"trial {done}/{trials}: {stored.status} "
+                      f"({errors[-1].strip() if errors else 'no message'})", flush=True)
+
+    oracle = MOEADOracle(list(OBJECTIVES), max_trials=trials, reference_points=targets,
+                         population_size=population, neighbourhood_size=neighbours, theta=theta,
+                         seed=seed + 1, max_consecutive_failed_trials=max(5, trials // 2))
+    hypermodel = MUXNetHyperModel(input_shape=(size, size, 3), classes=10, widths=WIDTHS,
+                                  stem_filters=STEM, head_filters=HEAD, scales=SCALES)
+    return ProgressTuner(oracle=oracle, hypermodel=hypermodel, directory=directory,
+                         project_name=project_name or PROJECT, overwrite=overwrite)
+
+
+def search(args):
+    if args.trials < 1 or args.epochs < 1 or args.size < 8:
+        raise ValueError("--trials and --epochs must be positive and --size at least 8")
+    targets = [parse_target(t) for t in args.target] if args.target else None
+    if args.report_only:
+        if args.overwrite:
+            raise ValueError("--report-only reads the saved search; it cannot go with --overwrite")
+        if not os.path.exists(os.path.join(args.out, "tuner", PROJECT, "oracle.json")):
+            raise ValueError(f"no saved search in {args.out} to report on")
+    os.makedirs(args.out, exist_ok=True)
+    tuner = make_tuner(os.path.join(args.out, "tuner"), args.trials, args.population, args.neighbours,
+                       args.theta, targets, args.size, args.seed, args.overwrite)
+    if args.report_only:
+        return _report(tuner, args.out, targets)
+    (x, y), validation = digits_data(args.size, args.seed)
+    print(f"searching {args.trials} MUXNet candidates on scikit-learn digits "
+          f"({len(x)} train / {len(validation[0])} validation images at {args.size}x{args.size}), "
+          f"{args.epochs} epochs each; targets: {targets or 'none (uniform directions)'}")
+    start = time.perf_counter()
+    tuner.search(x, y, validation_data=validation, epochs=args.epochs, batch_size=64, verbose=0)
+    print(f"search finished in {time.perf_counter() - start:.0f} s")
+    return _report(tuner, args.out, targets)
+
+
+def _report(tuner, out, targets):
+    rows = write_results(tuner, out, targets)
+    pareto = [r for r in rows if r["pareto_rank"] is not None]
+    print(f"{len(rows)} trials, {len(pareto)} on the Pareto front:")
+    for row in sorted(pareto, key=lambda r: r["pareto_rank"]):
+        print(f"  #{row['pareto_rank']} trial {row['trial_id']}: accuracy {row['val_accuracy']:.3f}, "
+              f"{row['params']:,} params, {row['madds']:,} MAdds")
+    print(f"wrote {os.path.join(out, 'trials.csv')}, trials.json and pareto.png")
+    return 0
+
+
+def write_results(tuner, out, targets):
+    """DIR/trials.csv, DIR/trials.json (with each candidate's spec) and DIR/pareto.png."""
+    from keras_muxnet.search.space import candidate_spec
+
+    oracle = tuner.oracle
+    best = oracle.get_best_trials(len(oracle.trials))
+    rank = {t.trial_id: i + 1 for i, t in enumerate(best)}
+    rows = []
+    for trial_id in oracle.start_order:
+        trial = oracle.trials[trial_id]
+        row = {"trial_id": trial_id, "status": trial.status, "pareto_rank": rank.get(trial_id)}
+        for name in ("val_accuracy", "params", "madds"):
+            value = trial.metrics.get_best_value(name) if trial.metrics.exists(name) else None
+            row[name] = None if value is None else (value if name == "val_accuracy" else int(value))
+        spec = candidate_spec(trial.hyperparameters.values, WIDTHS, STEM, HEAD,
+                              name=f"muxnet_digits_{trial_id}")
+        row["blocks"] = " | ".join(" ".join(stage) for stage in spec.stages)
+        row["spec"] = spec.describe()
+        row["hyperparameters"] = trial.hyperparameters.values
+        rows.append(row)
+    columns = ["trial_id", "status", "pareto_rank", "val_accuracy", "params", "madds", "blocks"]
+    _atomic_write(os.path.join(out, "trials.csv"), lambda stream: _csv(stream, rows, columns))
+    _write_json({"targets": targets, "trials": rows}, os.path.join(out, "trials.json"))
+    plot_front(rows, targets, os.path.join(out, "pareto.png"))
+    return rows
+
+
+def _csv(stream, rows, columns):
+    writer = csv.DictWriter(stream, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+def plot_front(rows, targets, path):
+    """Accuracy vs params, accuracy vs MAdds, params vs MAdds; Pareto trials and targets marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    done = [r for r in rows if r["status"] == "COMPLETED"]
+    front = [r for r in done if r["pareto_rank"] is not None]
+    pairs = [("params", "val_accuracy"), ("madds", "val_accuracy"), ("params", "madds")]
+    labels = {"params": "parameters", "madds": "multiply-adds", "val_accuracy": "validation accuracy"}
+    figure, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    for axis, (x_key, y_key) in zip(axes, pairs):
+        axis.scatter([r[x_key] for r in done], [r[y_key] for r in done], c="lightgray",
+                     edgecolors="gray", label="candidates")
+        axis.scatter([r[x_key] for r in front], [r[y_key] for r in front], c="tab:blue",
+                     label="Pareto front")
+        for r in front:
+            axis.annotate(r["trial_id"], (r[x_key], r[y_key]), fontsize=7, xytext=(3, 3),
+                          textcoords="offset points")
+        if targets:
+            axis.scatter([t[x_key] for t in targets], [t[y_key] for t in targets], marker="*", s=200,
+                         c="tab:red", label="reference targets")
+        axis.set_xlabel(labels[x_key])
+        axis.set_ylabel(labels[y_key])
+        axis.grid(alpha=0.3)
+    axes[0].legend(loc="lower right")
+    figure.suptitle(f"MUXNet search on digits: {len(done)} candidates, {len(front)} non-dominated")
+    figure.tight_layout()
+    _atomic_write(path, lambda stream: figure.savefig(stream, format="png", dpi=110), binary=True)
+    plt.close(figure)
+
+
+def _atomic_write(path, write, binary=False):
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb" if binary else "w", newline=None if binary else "") as stream:
+            write(stream)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _write_json(data, path):
+    _atomic_write(path, lambda stream: json.dump(data, stream, indent=1, default=_plain))
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")

@@ -1,0 +1,65 @@
+import keras_tuner
+import numpy as np
+import pytest
+
+from keras_muxnet import profiler
+from keras_muxnet.architectures import MUXNetSpec, decode_block
+from keras_muxnet.models import MUXNet
+from keras_muxnet.search.space import MUXNetHyperModel, candidate_spec
+
+SMALL = dict(widths=(16, 24, 32, 48), stem_filters=16, head_filters=64)
+
+
+def values(kernel=5, expand=4, blocks=2, leave_out=0.5, scales="-1.0"):
+    out = {}
+    for stage in range(1, 5):
+        out.update({f"stage{stage}_kernel": kernel, f"stage{stage}_expand": expand,
+                    f"stage{stage}_blocks": blocks, f"stage{stage}_leave_out": leave_out,
+                    f"stage{stage}_scales": scales})
+    return out
+
+
+def test_candidate_is_a_variant_definition_that_round_trips():
+    spec = candidate_spec(values(kernel=7, blocks=3, leave_out=0.25), widths=(16, 24, 32, 48))
+    rebuilt = eval(spec.describe(), {"MUXNetSpec": MUXNetSpec})
+    assert rebuilt.stages == spec.stages and rebuilt.head_filters == spec.head_filters
+    blocks = [args for _, args, _ in spec.blocks()]
+    assert len(blocks) == 1 + 4 * (1 + 3)
+    assert all(b.se_ratio > 0 for b in blocks)  # SE always on
+    assert {b.activation for b in blocks[:5]} == {"relu"} and {b.activation for b in blocks[5:]} == {"swish"}
+    mux = [b for b in blocks if b.block_type == "mux"]
+    assert {b.kernel_sizes for b in mux} == {(7,)} and {b.leave_out_ratio for b in mux} == {0.25}
+    assert {b.scales for b in mux} == {(-1, 0)}
+    assert decode_block(spec.stages[1][0]).strides == 2 and decode_block(spec.stages[3][0]).strides == 1
+
+
+@pytest.mark.slow
+def test_fit_reports_exact_params_and_madds_of_the_candidate():
+    model_values = values(kernel=3, expand=3, blocks=1, scales="0")
+    hypermodel = MUXNetHyperModel(input_shape=(32, 32, 3), classes=4, **SMALL)
+    hp = keras_tuner.HyperParameters()
+    hypermodel.declare(hp)
+    hp.values.update(model_values)
+    model = hypermodel.build(hp)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((8, 32, 32, 3)).astype("float32"), rng.integers(0, 4, 8)
+    metrics = hypermodel.fit(hp, model, x, y, validation_data=(x, y), epochs=1, batch_size=8, verbose=0)
+    spec = candidate_spec(model_values, **SMALL)
+    again = profiler.profile(MUXNet(spec, weights=None, input_shape=(32, 32, 3), classes=4,
+                                    include_preprocessing=False))
+    assert metrics["params"] == again.params and metrics["madds"] == again.madds > 0
+    assert 0.0 <= metrics["val_accuracy"] <= 1.0 and "multi_objective" in metrics
+
+
+def test_unbuildable_candidate_fails_its_trial_with_the_reason():
+    hypermodel = MUXNetHyperModel(input_shape=(32, 32, 3), classes=4, **SMALL)
+    hp = keras_tuner.HyperParameters()
+    hypermodel.declare(hp)
+    hp.values.update(values(expand=3, leave_out=0.25, scales="-1.0.1"))
+    with pytest.raises(keras_tuner.errors.FailedTrialError, match="candidate cannot be built: .*superpixel"):
+        hypermodel.build(hp)
+
+
+def test_space_needs_four_stages():
+    with pytest.raises(ValueError, match="four searched stages"):
+        MUXNetHyperModel(widths=(16, 24, 32))
