@@ -250,10 +250,12 @@ def _block_weights(block):
 def for_inference(model):
     """A numerically equivalent copy of `model` whose pair-grouped convolutions are depthwise.
 
-    Returns (new_model, number of rewritten blocks). A model without the pattern comes back
-    as a plain copy with the same weights.
+    Returns (new_model, number of rewritten blocks). A model without the pattern (including
+    one whose layers are wrapped, e.g. for quantization-aware training) comes back as it is.
     """
     blocks = find_blocks(model)
+    if not blocks:
+        return model, 0
     replacements, new_weights = {}, {}
     for block in blocks:
         new_weights.update(_block_weights(block))
