@@ -11,6 +11,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from keras_muxnet._keras import keras
 from keras_muxnet.export import files, ops, rewrite as rewrite_lib
 
 QUANTIZE_MODES = (None, "float16", "dynamic", "int8")
@@ -75,17 +76,30 @@ def _concrete_function(model):
     return function.get_concrete_function()
 
 
+def _layer_op_types(layer):
+    """TensorFlow op types one layer's call traces to (empty if it cannot be traced alone)."""
+    inputs = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
+    specs = [tf.TensorSpec(t.shape, t.dtype) for t in inputs]
+    call = (lambda *xs: layer(list(xs))) if isinstance(layer.input, (list, tuple)) else layer
+    try:
+        graph = tf.function(call).get_concrete_function(*specs).graph
+    except Exception:  # noqa: BLE001 - a layer that cannot be traced alone is not the suspect
+        return set()
+    return {op.type for op in graph.get_operations()}
+
+
 def _flex_error(error, model):
     """A ValueError naming the layers whose TensorFlow ops have no TFLite builtin."""
     text = str(error)
-    names = sorted({layer.name for layer in model.layers
-                    if re.search(r"[\"/]" + re.escape(layer.name) + r"[/\"]", text)})
-    missing = sorted(set(re.findall(r"\btf\.([A-Za-z0-9_]+)", text)))
+    missing = sorted(set(re.findall(r"'tf\.(\w+)' op is neither a custom op nor a flex op", text)))
+    names = [layer.name for layer in model.layers
+             if missing and not isinstance(layer, keras.layers.InputLayer)
+             and _layer_op_types(layer) & set(missing)]
     where = f"layer(s) {names}" if names else "some layer"
     return ValueError(f"{where} of {model.name} need TensorFlow ops with no TFLite builtin "
                       f"({', '.join(missing) or 'see the converter message'}); exporting them "
                       f"would need Flex (SELECT_TF_OPS) kernels, which keras-muxnet does not "
-                      f"ship. Converter said:\n{text[:2000]}")
+                      f"ship. Converter said:\n{text[:1000]}")
 
 
 def convert(model, quantize=None, representative_data=None, int8_io=False, rewrite=True,
@@ -114,7 +128,7 @@ def convert(model, quantize=None, representative_data=None, int8_io=False, rewri
     try:
         flatbuffer = converter.convert()
     except Exception as error:  # the converter raises its own ConverterError types
-        if "Flex" in str(error) or "select TF ops" in str(error).lower() or "SELECT_TF_OPS" in str(error):
+        if "flex op" in str(error).lower() or "NEEDS_FLEX" in str(error):
             raise _flex_error(error, model) from None
         raise
     ops.check_builtin_only(flatbuffer)
