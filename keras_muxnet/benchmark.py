@@ -111,7 +111,12 @@ def time_interleaved(runners, rounds=15, runs_per_round=10, warmup=5):
 
 def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize="none", threads=1,
               batch=1, rounds=15, runs_per_round=10, rewrite=True, log=print):
-    """Measure `models` and `vs` side by side; returns a list of Record (the `vs` model last)."""
+    """Measure `models` and `vs` side by side; returns a list of Record (the `vs` model last).
+
+    Models are names (MUXNet variants or PEERS, built with random weights at 224x224) or Keras
+    models. `rewrite` applies the export-time rewrite (a no-op for models without grouped
+    convolutions, such as the peers).
+    """
     from keras_muxnet import profiler
 
     if runtime not in RUNTIMES:
@@ -120,14 +125,18 @@ def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize="none", 
         raise ValueError(f"unknown quantize {quantize!r}; choose 'none' or 'int8'")
     if threads < 1 or batch < 1:
         raise ValueError("threads and batch must be at least 1")
-    names = list(dict.fromkeys([*models, *([vs] if vs else [])]))
+    built = {}
+    for item in [*models, *([vs] if vs is not None else [])]:
+        model = build_model(item) if isinstance(item, str) else item
+        built.setdefault(item if isinstance(item, str) else model.name, model)
+    names = list(built)
+    vs = (vs if isinstance(vs, str) else vs.name) if vs is not None else None
     make = _TFLiteRunner if runtime == "tflite" else _KerasRunner
     runners, profiles = {}, {}
-    for name in names:
-        model = build_model(name)
+    for name, model in built.items():
         profiles[name] = profiler.profile(model)
         log(f"preparing {name} ({runtime}, {quantize})")
-        runners[name] = make(model, quantize, threads, batch, rewrite and name not in PEERS)
+        runners[name] = make(model, quantize, threads, batch, rewrite)
     samples = time_interleaved(runners, rounds, runs_per_round)
     records = []
     for name in names:
@@ -135,8 +144,7 @@ def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize="none", 
         records.append(Record(model=name, runtime=runtime, quantize=quantize, threads=threads,
                               batch=batch, latency_ms_median=median, latency_ms_q1=q1,
                               latency_ms_q3=q3, params=profiles[name].params,
-                              madds=profiles[name].madds, vs=vs or "",
-                              rewrite=rewrite and name not in PEERS))
+                              madds=profiles[name].madds, vs=vs or "", rewrite=rewrite))
     if vs:
         reference = records[names.index(vs)].latency_ms_median
         for record in records:

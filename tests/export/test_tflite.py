@@ -27,6 +27,7 @@ def tiny():
     return tiny_model()
 
 
+@pytest.mark.slow
 def test_fp32_tiny_matches_keras_with_builtin_ops(tiny, tmp_path):
     path = to_tflite(tiny, tmp_path / "tiny.tflite")
     counts = check_builtin(path)
@@ -59,6 +60,7 @@ def muxnet_m():  # noqa: D103
                                       classifier_activation=None))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("quantize", ["float16", "dynamic"])
 def test_tiny_weight_quantized_modes(tiny, quantize, tmp_path):
     path = to_tflite(tiny, tmp_path / "tiny.tflite", quantize=quantize)
@@ -82,6 +84,7 @@ def test_muxnet_m_full_integer_is_builtin(muxnet_m, tmp_path):
     assert np.corrcoef(got.ravel(), reference.ravel())[0, 1] > 0.9
 
 
+@pytest.mark.slow
 def test_int8_io_model_takes_int8(tiny, tmp_path):
     path = to_tflite(tiny, tmp_path / "io.tflite", quantize="int8",
                      representative_data=images(16, seed=3), int8_io=True)
