@@ -16,6 +16,13 @@ BatchNorm after the grouped conv folds into the depthwise kernels, the activatio
 squeeze-excitation gate act per channel, and the 1x1 convolutions that read the block's channels
 (squeeze-excitation reduce and the projection) read them through permuted kernels.
 
+The stem gets the same treatment for another reason: the input normalization, (x - mean) / std
+per channel, is a full pass over the image that TFLite cannot fold into the stem convolution
+because of the zero padding in between. But normalize -> pad -> conv -> BatchNorm is affine in
+x, so it equals conv'(pad(x)) + stem(0): a convolution with the normalization and BatchNorm
+scales folded into its kernel, plus the constant image stem(0) (the original layers run on a
+black image), which also carries the exact effect of the padding at the borders.
+
 `for_inference(model)` returns a copy of the model with every such block rewritten and every
 other layer copied with its weights; it equals the original up to float rounding (the parity
 tests hold the TFLite model to 1e-4). It is for inference: the folded BatchNorm no longer trains.
@@ -67,6 +74,36 @@ class PairSwapDepthwiseConv2D(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "kernel_size": self.kernel_size}
+
+
+@register
+class ConvPlusConstant(layers.Layer):
+    """A bias-free convolution (valid padding) followed by adding a constant output image."""
+
+    def __init__(self, filters, kernel_size, strides, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel_size, self.strides = int(filters), int(kernel_size), int(strides)
+
+    def build(self, input_shape):
+        k = self.kernel_size
+        out = [(int(d) - k) // self.strides + 1 for d in input_shape[1:3]]
+        self.kernel = self.add_weight(name="kernel", shape=(k, k, int(input_shape[-1]), self.filters),
+                                      initializer="zeros")
+        self.constant = self.add_weight(name="constant", shape=(*out, self.filters),
+                                        initializer="zeros")
+        super().build(input_shape)
+
+    def call(self, inputs):
+        y = tf.nn.conv2d(inputs, tf.cast(self.kernel, inputs.dtype), self.strides, "VALID")
+        return y + tf.cast(self.constant, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        k, s = self.kernel_size, self.strides
+        return (input_shape[0], *[(d - k) // s + 1 for d in input_shape[1:3]], self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_size": self.kernel_size, "strides": self.strides}
 
 
 @register
@@ -190,6 +227,34 @@ def find_blocks(model):
     return found
 
 
+@dataclasses.dataclass
+class NormalizedStem:
+    """Normalization -> ZeroPadding2D -> Conv2D (valid, no activation) -> BatchNorm."""
+
+    normalization: object
+    padding: object
+    conv: object
+    bn: object
+
+
+def find_stems(model):
+    """Every input normalization that reaches a convolution only through zero padding."""
+    graph = _Graph(model)
+    found = []
+    for layer in model.layers:
+        if type(layer) is not layers.Normalization or getattr(layer, "invert", False):
+            continue
+        padding = graph.only_after(layer, layers.ZeroPadding2D)
+        conv = graph.only_after(padding, layers.Conv2D) if padding else None
+        bn = graph.only_after(conv, layers.BatchNormalization) if conv else None
+        if (bn is not None and conv.groups == 1 and conv.padding == "valid" and _linear(conv)
+                and not conv.use_bias and len(set(conv.strides)) == 1
+                and len(set(conv.kernel_size)) == 1 and tuple(conv.dilation_rate) == (1, 1)
+                and None not in tuple(layer.input.shape[1:])):
+            found.append(NormalizedStem(layer, padding, conv, bn))
+    return found
+
+
 # -- weights -----------------------------------------------------------------------------------
 def _weights(layer):
     return [np.asarray(w) for w in layer.get_weights()]
@@ -247,16 +312,45 @@ def _block_weights(block):
     return new
 
 
-def for_inference(model):
-    """A numerically equivalent copy of `model` whose pair-grouped convolutions are depthwise.
+def normalization_affine(layer):
+    """Keras' Normalization as x * scale + shift per channel."""
+    mean = np.asarray(layer.mean, dtype=np.float64).reshape(-1)
+    variance = np.asarray(layer.variance, dtype=np.float64).reshape(-1)
+    scale = 1.0 / np.maximum(np.sqrt(variance), keras.backend.epsilon())
+    return scale, -mean * scale
 
-    Returns (new_model, number of rewritten blocks). A model without the pattern (including
+
+def _stem_weights(stem):
+    """{layer name: new weights}: conv' = conv * normalization scale * BN scale, + stem(0)."""
+    in_scale, _ = normalization_affine(stem.normalization)
+    bn_scale, _ = bn_affine(stem.bn)
+    kernel = _weights(stem.conv)[0]
+    kernel = kernel * in_scale.reshape(1, 1, -1, 1) * bn_scale.reshape(1, 1, 1, -1)
+    black = np.zeros((1, *stem.normalization.input.shape[1:]), np.float32)
+    for layer in (stem.normalization, stem.padding, stem.conv):
+        black = layer(black)
+    constant = np.asarray(stem.bn(black, training=False))[0]
+    return {stem.normalization.name: [], stem.bn.name: [],
+            stem.conv.name: [kernel.astype(np.float32), constant.astype(np.float32)]}
+
+
+def for_inference(model):
+    """A numerically equivalent copy of `model`: pair-grouped convolutions made depthwise, the
+    input normalization folded into the stem.
+
+    Returns (new_model, number of rewritten blocks and stems). A model without the pattern (including
     one whose layers are wrapped, e.g. for quantization-aware training) comes back as it is.
     """
-    blocks = find_blocks(model)
-    if not blocks:
+    blocks, stems = find_blocks(model), find_stems(model)
+    if not blocks and not stems:
         return model, 0
     replacements, new_weights = {}, {}
+    for stem in stems:
+        new_weights.update(_stem_weights(stem))
+        replacements[stem.normalization.name] = FoldedAway(name=stem.normalization.name)
+        replacements[stem.conv.name] = ConvPlusConstant(
+            stem.conv.filters, stem.conv.kernel_size[0], stem.conv.strides[0], name=stem.conv.name)
+        replacements[stem.bn.name] = FoldedAway(name=stem.bn.name)
     for block in blocks:
         new_weights.update(_block_weights(block))
         replacements[block.grouped_conv.name] = PairSwapDepthwiseConv2D(
@@ -274,4 +368,4 @@ def for_inference(model):
             layer.set_weights(new_weights[layer.name])
         elif layer.weights:
             layer.set_weights(model.get_layer(layer.name).get_weights())
-    return copy, len(blocks)
+    return copy, len(blocks) + len(stems)

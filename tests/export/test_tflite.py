@@ -28,18 +28,12 @@ def tiny():
 
 
 @pytest.mark.slow
+@pytest.mark.both_modes
 def test_fp32_tiny_matches_keras_with_builtin_ops(tiny, tmp_path):
     path = to_tflite(tiny, tmp_path / "tiny.tflite")
     counts = check_builtin(path)
     assert counts["DEPTHWISE_CONV_2D"] >= 4 and "DEPTH_TO_SPACE" in counts
     x = images(4)
-    np.testing.assert_allclose(TFLiteModel(path)(x), tiny.predict(x, verbose=0), atol=1e-4, rtol=0)
-
-
-@pytest.mark.both_modes
-def test_fp32_tiny_matches_keras_in_both_modes(tiny, tmp_path):
-    path = to_tflite(tiny, tmp_path / "tiny.tflite")
-    x = images(2)
     np.testing.assert_allclose(TFLiteModel(path)(x), tiny.predict(x, verbose=0), atol=1e-4, rtol=0)
 
 
