@@ -286,8 +286,8 @@ def pair_swap_weights(grouped_kernel, scale, shift):
     within = order % 2  # where channel P[i] sits inside its group
     kernel = grouped_kernel[:, :, within, order] * scale[order]
     swapped = grouped_kernel[:, :, 1 - within, order] * scale[order]
-    as_depthwise = lambda k: k[..., None].astype(np.float32)  # noqa: E731
-    return [as_depthwise(kernel), as_depthwise(swapped), shift[order].astype(np.float32)]
+    return [kernel[..., None].astype(np.float32), swapped[..., None].astype(np.float32),
+            shift[order].astype(np.float32)]
 
 
 def _block_weights(block):
