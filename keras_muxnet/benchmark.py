@@ -1,0 +1,180 @@
+"""Latency of MUXNets beside keras.applications peers, measured side by side in one process.
+
+Every model is converted (or compiled) first; then timing rounds visit the models in turn
+(interleaved), so a slow phase of a shared, noisy machine hits every model alike. Each round
+times a short burst of runs and keeps its mean; the median over rounds is the figure, the
+quartiles its spread, and `ratio_vs` is a model's median over the reference model's median.
+"""
+
+import dataclasses
+import json
+import os
+import statistics
+import time
+
+import numpy as np
+
+from keras_muxnet._keras import keras
+
+PEERS = ("MobileNetV3Large", "MobileNetV3Small", "MobileNetV2", "EfficientNetB0")
+RUNTIMES = ("tflite", "keras")
+PEER_SIZE = 224
+
+
+@dataclasses.dataclass
+class Record:
+    """One model's measurement; `asdict` gives the JSON record."""
+
+    model: str
+    runtime: str
+    quantize: str
+    threads: int
+    batch: int
+    latency_ms_median: float
+    latency_ms_q1: float
+    latency_ms_q3: float
+    params: int
+    madds: int
+    ratio_vs: float = float("nan")
+    vs: str = ""
+    rewrite: bool = True
+
+
+def build_model(name, size=PEER_SIZE):
+    """A MUXNet variant ('muxnet_m', 'm') or a keras.applications peer, random weights, size x size."""
+    from keras_muxnet import architectures
+    from keras_muxnet.models import MUXNet
+
+    if name in PEERS:
+        return getattr(keras.applications, name)(weights=None, input_shape=(size, size, 3))
+    try:
+        spec = architectures.get_spec(name)
+    except ValueError:
+        raise ValueError(f"unknown model {name!r}: give a MUXNet variant "
+                         f"({', '.join(architectures.SPECS)}) or one of {PEERS}") from None
+    return MUXNet(spec, weights=None, input_shape=(size, size, 3))
+
+
+class _TFLiteRunner:
+    def __init__(self, model, quantize, threads, batch, rewrite, seed=0):
+        from keras_muxnet.export import runtime, tflite
+
+        shape = tuple(model.inputs[0].shape[1:])
+        rng = np.random.default_rng(seed)
+        representative = None
+        if quantize == "int8":  # random calibration: fine for timing, not for accuracy
+            representative = rng.uniform(0, 255, (8,) + shape).astype(np.float32)
+        flatbuffer = tflite.convert(model, None if quantize == "none" else quantize,
+                                    representative, rewrite=rewrite)
+        self.runner = runtime.TFLiteModel(flatbuffer, num_threads=threads)
+        self.runner(rng.uniform(0, 255, (batch,) + shape).astype(np.float32))
+
+    def __call__(self):
+        self.runner.invoke()
+
+
+class _KerasRunner:
+    def __init__(self, model, quantize, threads, batch, rewrite, seed=0):
+        import tensorflow as tf
+
+        if quantize != "none":
+            raise ValueError("--runtime keras measures float models only; use --runtime tflite "
+                             "for int8")
+        if rewrite:
+            from keras_muxnet.export.rewrite import for_inference
+
+            model, _ = for_inference(model)
+        shape = tuple(model.inputs[0].shape[1:])
+        self.x = tf.constant(np.random.default_rng(seed).uniform(0, 255, (batch,) + shape),
+                             tf.float32)
+        self.function = tf.function(lambda x: model(x, training=False))
+        self.function(self.x)
+
+    def __call__(self):
+        self.function(self.x).numpy()
+
+
+def time_interleaved(runners, rounds=15, runs_per_round=10, warmup=5):
+    """{name: [mean ms of one run, per round]}, the runners visited in turn every round."""
+    for run in runners.values():
+        for _ in range(warmup):
+            run()
+    samples = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            for _ in range(runs_per_round):
+                run()
+            samples[name].append((time.perf_counter() - start) * 1e3 / runs_per_round)
+    return samples
+
+
+def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize="none", threads=1,
+              batch=1, rounds=15, runs_per_round=10, rewrite=True, log=print):
+    """Measure `models` and `vs` side by side; returns a list of Record (the `vs` model last).
+
+    Models are names (MUXNet variants or PEERS, built with random weights at 224x224) or Keras
+    models. `rewrite` applies the export-time rewrite (a no-op for models without grouped
+    convolutions, such as the peers).
+    """
+    from keras_muxnet import profiler
+
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r}; choose one of {RUNTIMES}")
+    if quantize not in ("none", "int8"):
+        raise ValueError(f"unknown quantize {quantize!r}; choose 'none' or 'int8'")
+    if threads < 1 or batch < 1:
+        raise ValueError("threads and batch must be at least 1")
+    built = {}
+    for item in [*models, *([vs] if vs is not None else [])]:
+        model = build_model(item) if isinstance(item, str) else item
+        built.setdefault(item if isinstance(item, str) else model.name, model)
+    names = list(built)
+    vs = (vs if isinstance(vs, str) else vs.name) if vs is not None else None
+    make = _TFLiteRunner if runtime == "tflite" else _KerasRunner
+    runners, profiles = {}, {}
+    for name, model in built.items():
+        profiles[name] = profiler.profile(model)
+        log(f"preparing {name} ({runtime}, {quantize})")
+        runners[name] = make(model, quantize, threads, batch, rewrite)
+    samples = time_interleaved(runners, rounds, runs_per_round)
+    records = []
+    for name in names:
+        q1, median, q3 = statistics.quantiles(samples[name], n=4, method="inclusive")
+        records.append(Record(model=name, runtime=runtime, quantize=quantize, threads=threads,
+                              batch=batch, latency_ms_median=median, latency_ms_q1=q1,
+                              latency_ms_q3=q3, params=profiles[name].params,
+                              madds=profiles[name].madds, vs=vs or "", rewrite=rewrite))
+    if vs:
+        reference = records[names.index(vs)].latency_ms_median
+        for record in records:
+            record.ratio_vs = record.latency_ms_median / reference
+    return records
+
+
+def format_table(records):
+    lines = [f"{'model':18s} {'runtime':7s} {'quant':5s} {'median ms':>9s} {'q1-q3 ms':>13s} "
+             f"{'params':>11s} {'MAdds':>13s} {'ratio':>6s}"]
+    for r in records:
+        lines.append(f"{r.model:18s} {r.runtime:7s} {r.quantize:5s} {r.latency_ms_median:9.2f} "
+                     f"{r.latency_ms_q1:6.2f}-{r.latency_ms_q3:<6.2f} {r.params:>11,d} "
+                     f"{r.madds:>13,d} {r.ratio_vs:6.2f}")
+    return "\n".join(lines)
+
+
+def write_json(records, path):
+    from keras_muxnet.export.files import write_atomically
+
+    text = json.dumps([dataclasses.asdict(r) for r in records], indent=2)
+    return write_atomically(path, text.encode())
+
+
+def machine():
+    """A short description of the CPU this ran on, for the README table."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            model = next(line.split(":", 1)[1].strip() for line in handle
+                         if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = "unknown CPU"
+    return f"{model}, {os.cpu_count()} cores"

@@ -1,0 +1,33 @@
+"""`keras-muxnet benchmark MODEL... --vs MobileNetV3Large`: latency side by side, with ratios."""
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "benchmark", help="latency of MUXNets vs a keras.applications peer, measured interleaved")
+    parser.add_argument("models", nargs="+", help="MUXNet variants (muxnet_m, m, ...) or peers "
+                                                  "(MobileNetV3Large, MobileNetV2, ...)")
+    parser.add_argument("--vs", default="MobileNetV3Large", help="reference model for ratio_vs")
+    parser.add_argument("--runtime", choices=("tflite", "keras"), default="tflite")
+    parser.add_argument("--quantize", choices=("none", "int8"), default="none")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved timing rounds")
+    parser.add_argument("--runs-per-round", type=int, default=10)
+    parser.add_argument("--no-rewrite", action="store_true",
+                        help="export MUXNets as built, without the export-time speed rewrite")
+    parser.add_argument("--json", metavar="OUT", help="write the records as a JSON list")
+    parser.set_defaults(func=run)
+
+
+def run(args):
+    from keras_muxnet import benchmark
+
+    records = benchmark.benchmark(args.models, vs=args.vs, runtime=args.runtime,
+                                  quantize=args.quantize, threads=args.threads, batch=args.batch,
+                                  rounds=args.rounds, runs_per_round=args.runs_per_round,
+                                  rewrite=not args.no_rewrite)
+    print(f"\n{benchmark.machine()}; {args.threads} thread(s), batch {args.batch}, "
+          f"224x224, random weights; ratio = median / {args.vs}'s median")
+    print(benchmark.format_table(records))
+    if args.json:
+        print(f"wrote {benchmark.write_json(records, args.json)}")

@@ -1,0 +1,142 @@
+"""Quantization-aware training (tfmot) for MUXNet, with QuantizeConfigs for its own layers.
+
+tfmot's default 8-bit registry knows Keras' built-in layers but not MUXNet's (MuxConv2D,
+MixedDepthwiseConv2D, ChannelSplit, ChannelShuffle), nor `Multiply` (the squeeze-excitation
+gate) nor the input `Normalization`. The configs below say what to fake-quantize in each:
+  * branched depthwise convs: every branch kernel (symmetric, per tensor) and the output;
+  * a gate `Multiply`, `Normalization`, and a BatchNorm that follows one of our layers (tfmot
+    folds BatchNorm only into a Conv2D / DepthwiseConv2D in front): the output;
+  * split and shuffle: nothing, they only move channels, so their outputs keep their input's range.
+Works only with tf_keras (TF_USE_LEGACY_KERAS=1); `quantize_scope()` is needed to load a saved
+QAT model.
+"""
+
+from keras_muxnet._keras import LEGACY_KERAS, keras
+from keras_muxnet.layers import (ChannelMux, ChannelShuffle, ChannelSplit, MixedDepthwiseConv2D,
+                                 MuxConv2D)
+from keras_muxnet.layers.branched_depthwise import BranchedDepthwiseConv2D
+from keras_muxnet.optimize._tfmot import KerasModeError, tfmot
+
+if LEGACY_KERAS:
+    import tensorflow_model_optimization as _tfmot_module
+
+    _QuantizeConfig = _tfmot_module.quantization.keras.QuantizeConfig
+    _quantizers = _tfmot_module.quantization.keras.quantizers
+else:  # Keras 3: the classes exist so the module imports; using them raises KerasModeError.
+    _QuantizeConfig = object
+    _quantizers = None
+
+
+def _weight_quantizer():
+    return _quantizers.LastValueQuantizer(num_bits=8, symmetric=True, narrow_range=True,
+                                          per_axis=False)
+
+
+def _activation_quantizer():
+    return _quantizers.MovingAverageQuantizer(num_bits=8, symmetric=False, narrow_range=False,
+                                              per_axis=False)
+
+
+class _ConfigBase(_QuantizeConfig):
+    def __init__(self):
+        tfmot()  # a clear KerasModeError under Keras 3
+
+    def get_weights_and_quantizers(self, layer):
+        return []
+
+    def get_activations_and_quantizers(self, layer):
+        return []
+
+    def set_quantize_weights(self, layer, quantize_weights):
+        pass
+
+    def set_quantize_activations(self, layer, quantize_activations):
+        pass
+
+    def get_output_quantizers(self, layer):
+        return []
+
+    def get_config(self):
+        return {}
+
+
+class BranchedDepthwiseQuantizeConfig(_ConfigBase):
+    """MuxConv2D / MixedDepthwiseConv2D: quantize every branch kernel and the output."""
+
+    def get_weights_and_quantizers(self, layer):
+        return [(kernel, _weight_quantizer()) for kernel in layer.kernels]
+
+    def set_quantize_weights(self, layer, quantize_weights):
+        if len(quantize_weights) != len(layer.kernels):
+            raise ValueError(f"{layer.name} has {len(layer.kernels)} kernels, "
+                             f"got {len(quantize_weights)} quantized ones")
+        layer.kernels = list(quantize_weights)
+
+    def get_output_quantizers(self, layer):
+        return [_activation_quantizer()]
+
+
+class OutputQuantizeConfig(_ConfigBase):
+    """A weightless layer that computes new values (the SE gate Multiply, Normalization)."""
+
+    def get_output_quantizers(self, layer):
+        return [_activation_quantizer()]
+
+
+class PassThroughQuantizeConfig(_ConfigBase):
+    """ChannelSplit / ChannelShuffle: channel moves only, nothing to quantize."""
+
+
+def _after_builtin_conv(layer):
+    producer = layer.input._keras_history[0]
+    return type(producer) in (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
+
+
+def quantize_config_for(layer):
+    """The QuantizeConfig keras-muxnet supplies for `layer`, or None to use tfmot's registry."""
+    if isinstance(layer, BranchedDepthwiseConv2D):
+        return BranchedDepthwiseQuantizeConfig()
+    if isinstance(layer, (ChannelSplit, ChannelShuffle)):
+        return PassThroughQuantizeConfig()
+    if isinstance(layer, (keras.layers.Multiply, keras.layers.Normalization)):
+        return OutputQuantizeConfig()
+    if isinstance(layer, keras.layers.BatchNormalization) and not _after_builtin_conv(layer):
+        return OutputQuantizeConfig()
+    if isinstance(layer, ChannelMux):
+        raise ValueError(f"{layer.name}: quantize-aware training of a ChannelMux wrapper is not "
+                         f"supported; build the block from ChannelSplit/Concatenate/ChannelShuffle")
+    return None
+
+
+def custom_objects():
+    """Everything `quantize_scope` needs to rebuild or load a QAT MUXNet."""
+    return {cls.__name__: cls for cls in (
+        MuxConv2D, MixedDepthwiseConv2D, ChannelSplit, ChannelShuffle,
+        BranchedDepthwiseQuantizeConfig, OutputQuantizeConfig, PassThroughQuantizeConfig)}
+
+
+def quantize_scope():
+    """Context manager for loading a saved QAT model: `with quantize_scope(): load_model(...)`."""
+    return tfmot().quantization.keras.quantize_scope(custom_objects())
+
+
+def quantize_aware(model):
+    """A quantization-aware copy of `model` (tf_keras only): train it with `fit`, then export
+    with `export.to_tflite(qat_model, path, quantize="int8", representative_data=...)`."""
+    qkeras = tfmot().quantization.keras
+
+    def annotate(layer):
+        if isinstance(layer, keras.layers.InputLayer):
+            return layer
+        config = quantize_config_for(layer)
+        return qkeras.quantize_annotate_layer(layer, config) if config else \
+            qkeras.quantize_annotate_layer(layer)
+
+    annotated = keras.models.clone_model(model, clone_function=annotate)
+    with qkeras.quantize_scope(custom_objects()):
+        return qkeras.quantize_apply(annotated)
+
+
+__all__ = ["BranchedDepthwiseQuantizeConfig", "KerasModeError", "OutputQuantizeConfig",
+           "PassThroughQuantizeConfig", "custom_objects", "quantize_aware", "quantize_config_for",
+           "quantize_scope"]

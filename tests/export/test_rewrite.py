@@ -1,0 +1,46 @@
+"""The export-time rewrite of pair-grouped convolutions computes the same function."""
+
+import numpy as np
+import pytest
+
+from keras_muxnet._keras import keras
+from keras_muxnet.export import rewrite
+from muxnet_tiny import GROUPED_BLOCKS, images, tiny_model
+
+
+def test_pair_swap_layer_equals_grouped_conv_with_batchnorm():
+    rng = np.random.default_rng(0)
+    channels, k = 12, 5
+    kernel = rng.normal(size=(k, k, 2, channels)).astype(np.float32)
+    scale, shift = rng.uniform(0.5, 2, channels), rng.normal(size=channels)
+    x = rng.normal(size=(2, 9, 9, channels)).astype(np.float32)
+    grouped = keras.layers.Conv2D(channels, k, padding="same", groups=channels // 2,
+                                  use_bias=False)
+    grouped.build(x.shape)
+    grouped.set_weights([kernel])
+    expected = np.asarray(grouped(x)) * scale + shift
+    layer = rewrite.PairSwapDepthwiseConv2D(k)
+    layer.build(x.shape)
+    layer.set_weights(rewrite.pair_swap_weights(kernel, scale, shift))
+    order = rewrite.evens_then_odds(channels)
+    got = np.asarray(layer(x[..., order]))
+    np.testing.assert_allclose(got, expected[..., order], atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.both_modes
+def test_rewritten_model_matches_and_has_no_grouped_conv():
+    model = tiny_model()
+    x = images(3)
+    fast, count = rewrite.for_inference(model)
+    assert count == GROUPED_BLOCKS + 1  # and the normalized stem
+    assert not [l for l in fast.layers if isinstance(l, keras.layers.Conv2D) and l.groups > 1]
+    assert [l.name for l in fast.layers] == [l.name for l in model.layers]
+    np.testing.assert_allclose(fast.predict(x, verbose=0), model.predict(x, verbose=0),
+                               atol=1e-4, rtol=0)
+
+
+def test_model_without_the_pattern_comes_back_unchanged():
+    inputs = keras.Input((8, 8, 4))
+    model = keras.Model(inputs, keras.layers.Conv2D(4, 3, padding="same", groups=2)(inputs))
+    same, count = rewrite.for_inference(model)  # grouped, but no 1x1 expansion in front
+    assert count == 0 and same is model
