@@ -30,13 +30,34 @@ def test_onnx_matches_keras_and_holds_only_standard_ops(tiny, tmp_path):
     np.testing.assert_allclose(got, tiny.predict(x, verbose=0), atol=1e-4, rtol=0)
 
 
+def _run(path, x):
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: x})[0]
+
+
 @pytest.mark.slow
-def test_grouped_conv_without_rewrite_is_refused(tiny, tmp_path):
-    # tf2onnx 1.17 leaves Keras' XLA-compiled grouped conv as a StatefulPartitionedCall node.
-    # If this starts passing, tf2onnx learned to inline it and the rewrite is no longer needed
-    # for ONNX.
-    with pytest.raises(ValueError, match="StatefulPartitionedCall.*grouped"):
-        to_onnx(tiny, tmp_path / "tiny.onnx", rewrite=False)
+def test_grouped_conv_exports_without_the_rewrite(tiny, tmp_path):
+    """Keras 3 wraps a grouped Conv2D in an XLA-compiled function that tf2onnx 1.17 leaves as a
+    StatefulPartitionedCall node; our GroupedConv2D runs TensorFlow's own kernel instead.
+    to_onnx refuses any leftover call node, so this fails if the problem comes back."""
+    assert any(type(layer).__name__ == "GroupedConv2D" for layer in tiny.layers)
+    path = to_onnx(tiny, tmp_path / "tiny.onnx", rewrite=False)
+    x = images(2)
+    np.testing.assert_allclose(_run(path, x), tiny.predict(x, verbose=0), atol=1e-4, rtol=0)
+
+
+def test_keras_grouped_conv_leaves_a_call_node_that_is_refused(tmp_path):
+    """The upstream problem itself, on a plain Keras grouped Conv2D (Keras 3 only)."""
+    from keras_muxnet._keras import LEGACY_KERAS, keras
+
+    if LEGACY_KERAS:
+        pytest.skip("tf_keras does not jit-compile grouped convolutions")
+    inputs = keras.Input((8, 8, 4))
+    model = keras.Model(inputs, keras.layers.Conv2D(4, 3, groups=2, padding="same")(inputs))
+    with pytest.raises(ValueError, match="StatefulPartitionedCall"):
+        to_onnx(model, tmp_path / "plain.onnx", rewrite=False)
     assert not os.listdir(tmp_path)
 
 
