@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from keras_muxnet.cli.convert import step_imagenet_weights
+from keras_muxnet.cli.search import step_search_benchmark
 from keras_muxnet.export.demo import step_export_int8
 from keras_muxnet.training.demo import step_finetune
 
@@ -58,7 +59,7 @@ def step_photo_and_save(ctx):
 
 
 STEPS = [step_profiles, step_photo_and_save, step_imagenet_weights, step_finetune,
-         step_export_int8]
+         step_export_int8, step_search_benchmark]
 
 
 def run(args):
