@@ -24,7 +24,8 @@ def register(subparsers):
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=64, help="per replica")
     parser.add_argument("--learning-rate", type=float, default=None,
-                        help="peak of the cosine schedule (recipe: 0.01 fine-tuning; 0.1 from scratch)")
+                        help="peak of the cosine schedule (default: the recipe's 0.01 when fine-tuning, "
+                             "training.recipes.FROM_SCRATCH_LEARNING_RATE from scratch)")
     parser.add_argument("--warmup-epochs", type=float, default=None,
                         help="linear warm-up before the cosine (default: 1 from scratch, 0 fine-tuning)")
     parser.add_argument("--freeze-backbone", action="store_true", help="train only the new head")
@@ -75,11 +76,11 @@ def write_json(path, payload):
 
 def run(args):
     from keras_muxnet._keras import KERAS_MODE
-    from keras_muxnet.training import jobs
+    from keras_muxnet.training import jobs, recipes
 
     weights = None if args.weights.lower() == "none" else args.weights
     flip = args.flip if args.flip is not None else args.dataset != "digits"
-    learning_rate = args.learning_rate or (0.1 if weights is None else 0.01)
+    learning_rate = args.learning_rate or (recipes.FROM_SCRATCH_LEARNING_RATE if weights is None else 0.01)
     warmup_epochs = args.warmup_epochs if args.warmup_epochs is not None else (1 if weights is None else 0)
     train, val, num_classes = load_dataset(args.dataset, args.seed, args.size)
     with tempfile.TemporaryDirectory() as tmp:

@@ -103,6 +103,12 @@ class ImageNetRecipe:
         return model
 
 
+# Peak rate when training from scratch with the transfer recipe (small data, e.g. digits): the
+# paper's 0.01 is for fine-tuning ImageNet weights. Measured on MUXNet-xs, digits at 32x32,
+# 4 epochs with 1 of warm-up: 0.02 -> 0.928 held-out, 0.05 -> 0.914, 0.1 -> 0.142 (diverges).
+FROM_SCRATCH_LEARNING_RATE = 0.02
+
+
 @dataclasses.dataclass(frozen=True)
 class TransferRecipe:
     """Fine-tuning onto a new task as in the paper's CIFAR experiments (defaults are its values)."""
