@@ -35,6 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_muxnet._keras import keras, register
+from keras_muxnet.layers.grouped_conv import GroupedConv2D
 
 layers = keras.layers
 
@@ -171,8 +172,13 @@ def _linear(layer):
     return layer.activation in (None, keras.activations.linear)
 
 
+# Exact classes, not isinstance: tf_keras' DepthwiseConv2D subclasses Conv2D. The builders use
+# GroupedConv2D; a plain Conv2D with groups (a user's model) qualifies too.
+_GROUPED_CONV_TYPES = (layers.Conv2D, GroupedConv2D)
+
+
 def _is_pair_grouped(layer):
-    if type(layer) is not layers.Conv2D or layer.groups < 2:
+    if type(layer) not in _GROUPED_CONV_TYPES or layer.groups < 2:
         return False
     kh, kw, per_group, filters = layer.kernel.shape
     return (per_group == 2 and filters == 2 * layer.groups and kh == kw and kh % 2 == 1
