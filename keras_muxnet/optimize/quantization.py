@@ -4,6 +4,8 @@ tfmot's default 8-bit registry knows Keras' built-in layers but not MUXNet's (Mu
 MixedDepthwiseConv2D, ChannelSplit, ChannelShuffle), nor `Multiply` (the squeeze-excitation
 gate) nor the input `Normalization`. The configs below say what to fake-quantize in each:
   * branched depthwise convs: every branch kernel (symmetric, per tensor) and the output;
+  * GroupedConv2D (the mux blocks' grouped conv): its kernel; the BatchNorm after it, which
+    tfmot cannot fold into it, quantizes the output;
   * a gate `Multiply`, `Normalization`, and a BatchNorm that follows one of our layers (tfmot
     folds BatchNorm only into a Conv2D / DepthwiseConv2D in front): the output;
   * split and shuffle: nothing, they only move channels, so their outputs keep their input's range.
@@ -15,6 +17,7 @@ from keras_muxnet._keras import LEGACY_KERAS, keras
 from keras_muxnet.layers import (ChannelMux, ChannelShuffle, ChannelSplit, MixedDepthwiseConv2D,
                                  MuxConv2D)
 from keras_muxnet.layers.branched_depthwise import BranchedDepthwiseConv2D
+from keras_muxnet.layers.grouped_conv import GroupedConv2D
 from keras_muxnet.optimize._tfmot import KerasModeError, tfmot
 
 if LEGACY_KERAS:
@@ -76,6 +79,16 @@ class BranchedDepthwiseQuantizeConfig(_ConfigBase):
         return [_activation_quantizer()]
 
 
+class GroupedConvQuantizeConfig(_ConfigBase):
+    """GroupedConv2D: quantize the kernel (the BatchNorm behind it quantizes the output)."""
+
+    def get_weights_and_quantizers(self, layer):
+        return [(layer.kernel, _weight_quantizer())]
+
+    def set_quantize_weights(self, layer, quantize_weights):
+        layer.kernel = quantize_weights[0]
+
+
 class OutputQuantizeConfig(_ConfigBase):
     """A weightless layer that computes new values (the SE gate Multiply, Normalization)."""
 
@@ -96,6 +109,8 @@ def quantize_config_for(layer):
     """The QuantizeConfig keras-muxnet supplies for `layer`, or None to use tfmot's registry."""
     if isinstance(layer, BranchedDepthwiseConv2D):
         return BranchedDepthwiseQuantizeConfig()
+    if isinstance(layer, GroupedConv2D):
+        return GroupedConvQuantizeConfig()
     if isinstance(layer, (ChannelSplit, ChannelShuffle)):
         return PassThroughQuantizeConfig()
     if isinstance(layer, (keras.layers.Multiply, keras.layers.Normalization)):
@@ -111,8 +126,9 @@ def quantize_config_for(layer):
 def custom_objects():
     """Everything `quantize_scope` needs to rebuild or load a QAT MUXNet."""
     return {cls.__name__: cls for cls in (
-        MuxConv2D, MixedDepthwiseConv2D, ChannelSplit, ChannelShuffle,
-        BranchedDepthwiseQuantizeConfig, OutputQuantizeConfig, PassThroughQuantizeConfig)}
+        MuxConv2D, MixedDepthwiseConv2D, ChannelSplit, ChannelShuffle, GroupedConv2D,
+        BranchedDepthwiseQuantizeConfig, GroupedConvQuantizeConfig, OutputQuantizeConfig,
+        PassThroughQuantizeConfig)}
 
 
 def quantize_scope():
@@ -137,6 +153,7 @@ def quantize_aware(model):
         return qkeras.quantize_apply(annotated)
 
 
-__all__ = ["BranchedDepthwiseQuantizeConfig", "KerasModeError", "OutputQuantizeConfig",
+__all__ = ["BranchedDepthwiseQuantizeConfig", "GroupedConvQuantizeConfig", "KerasModeError",
+           "OutputQuantizeConfig",
            "PassThroughQuantizeConfig", "custom_objects", "quantize_aware", "quantize_config_for",
            "quantize_scope"]
