@@ -36,6 +36,22 @@ def processed_channels(channels, leave_out_ratio):
     return processed
 
 
+def split_channels(x, sizes):
+    """Consecutive channel slices of the given sizes.
+
+    Slices, not `tf.split`: TFLite turns a split of unequal sizes into SPLIT_V, which its XNNPACK
+    backend does not take, so every split would cut the graph into separately run pieces and copy
+    on TFLite's slow reference kernel. STRIDED_SLICE stays inside XNNPACK.
+    """
+    if len(sizes) == 1:
+        return [x]
+    parts, start = [], 0
+    for size in sizes:
+        parts.append(x[..., start:start + size])
+        start += size
+    return parts
+
+
 def shuffle_channels(x, groups):
     """Channel shuffle of an NHWC tensor with rank-3 ops and static channel counts.
 
@@ -72,7 +88,7 @@ class ChannelSplit(keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, inputs):
-        return tf.split(inputs, self.sizes, axis=-1)
+        return split_channels(inputs, self.sizes)
 
     def compute_output_shape(self, input_shape):
         self._check(input_shape[-1])
