@@ -11,7 +11,7 @@ TINY = MUXNetSpec(
     stages=(
         ("ds_k3_s1_c16_se0.25_nre",),
         ("ir_k3_s2_e4_c16_se0.75_nre", "mux_r1_k3_e4_c16_se0.75_l0.5_nre"),
-        ("ir_k3.5_s2_e4_c24_se0.75", "mux_r1_k5_e6_c24_se0.75_l0.5",
+        ("ir_k3.5.7_s2_e4_c24_se0.75", "mux_r1_k5_e6_c24_se0.75_l0.5",
          "ir_k3_s1_e4_c24_se0.5_x-1.0.1"),
     ),
     stem_filters=16,
@@ -19,6 +19,7 @@ TINY = MUXNetSpec(
     published=False,
 )
 GROUPED_BLOCKS = 2  # the mux blocks above without spatial scales
+LARGE_KERNEL_LAYERS = 1  # the 7x7 group of the mixed-kernel block
 
 
 def randomize_batchnorm(model, seed=0):

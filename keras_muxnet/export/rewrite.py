@@ -35,7 +35,9 @@ import numpy as np
 import tensorflow as tf
 
 from keras_muxnet._keras import keras, register
+from keras_muxnet.layers.branched_depthwise import BranchedDepthwiseConv2D
 from keras_muxnet.layers.grouped_conv import GroupedConv2D
+from keras_muxnet.layers.kernel_tiles import XNNPACK_MAX_DEPTHWISE_TAPS
 
 layers = keras.layers
 
@@ -233,6 +235,14 @@ def find_blocks(model):
     return found
 
 
+def find_large_kernels(model):
+    """Branched depthwise layers (mixed kernels, spatial multiplexing) with a kernel XNNPACK
+    would run on its slow generic path (more than 25 taps)."""
+    return [layer for layer in model.layers
+            if isinstance(layer, BranchedDepthwiseConv2D) and layer.max_kernel_taps is None
+            and max(layer.branch_kernel_sizes) ** 2 > XNNPACK_MAX_DEPTHWISE_TAPS]
+
+
 @dataclasses.dataclass
 class NormalizedStem:
     """Normalization -> ZeroPadding2D -> Conv2D (valid, no activation) -> BatchNorm."""
@@ -348,9 +358,13 @@ def for_inference(model):
     one whose layers are wrapped, e.g. for quantization-aware training) comes back as it is.
     """
     blocks, stems = find_blocks(model), find_stems(model)
-    if not blocks and not stems:
+    large = find_large_kernels(model)
+    if not blocks and not stems and not large:
         return model, 0
     replacements, new_weights = {}, {}
+    for layer in large:
+        replacements[layer.name] = layer.__class__.from_config(
+            {**layer.get_config(), "max_kernel_taps": XNNPACK_MAX_DEPTHWISE_TAPS})
     for stem in stems:
         new_weights.update(_stem_weights(stem))
         replacements[stem.normalization.name] = FoldedAway(name=stem.normalization.name)
@@ -374,4 +388,4 @@ def for_inference(model):
             layer.set_weights(new_weights[layer.name])
         elif layer.weights:
             layer.set_weights(model.get_layer(layer.name).get_weights())
-    return copy, len(blocks) + len(stems)
+    return copy, len(blocks) + len(stems) + len(large)

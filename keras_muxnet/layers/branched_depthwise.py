@@ -9,7 +9,8 @@ only say which kernel size and which scale each branch has.
 import tensorflow as tf
 
 from keras_muxnet._keras import keras
-from keras_muxnet.layers.channels import split_sizes
+from keras_muxnet.layers.channels import split_channels, split_sizes
+from keras_muxnet.layers.kernel_tiles import tiled_depthwise_conv2d
 
 _SCALE_NAMES = {-1: "subpixel", 0: "plain", 1: "superpixel"}
 
@@ -26,9 +27,15 @@ def conv_output_size(size, kernel_size, strides):
     return (size + 2 * symmetric_padding(kernel_size, strides) - kernel_size) // strides + 1
 
 
-def depthwise_conv(x, kernel, kernel_size, strides):
-    """Depthwise convolution with the authors' symmetric padding, builtin TFLite ops only."""
+def depthwise_conv(x, kernel, kernel_size, strides, max_taps=None):
+    """Depthwise convolution with the authors' symmetric padding, builtin TFLite ops only.
+
+    With `max_taps`, a kernel of more taps runs as a sum of tiles of at most that many
+    (`kernel_tiles`), the form XNNPACK runs fast.
+    """
     pad = symmetric_padding(kernel_size, strides)
+    if max_taps is not None and kernel_size * kernel_size > max_taps:
+        return tiled_depthwise_conv2d(x, kernel, strides, pad, max_taps)
     if strides == 1 and 2 * pad == kernel_size - 1:
         return tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "SAME")
     if pad:
@@ -45,8 +52,12 @@ class BranchedDepthwiseConv2D(keras.layers.Layer):
     """Base: channel groups, each with (kernel_size, scale); depthwise per group; concatenate."""
 
     def __init__(self, kernel_sizes, scales, strides=1, depthwise_initializer="he_normal",
-                 depthwise_regularizer=None, **kwargs):
+                 depthwise_regularizer=None, max_kernel_taps=None, **kwargs):
         super().__init__(**kwargs)
+        if max_kernel_taps is not None and int(max_kernel_taps) < 1:
+            raise ValueError(f"max_kernel_taps must be at least 1, got {max_kernel_taps}")
+        # Inference form only: kernels above this many taps run as sums of tiles (same output).
+        self.max_kernel_taps = None if max_kernel_taps is None else int(max_kernel_taps)
         if len(kernel_sizes) != len(scales):
             raise ValueError("one kernel size per scale is needed")
         self.branch_kernel_sizes = tuple(int(k) for k in kernel_sizes)
@@ -134,19 +145,21 @@ class BranchedDepthwiseConv2D(keras.layers.Layer):
 
     # -- compute ----------------------------------------------------------------------------
     def call(self, inputs):
-        parts = tf.split(inputs, self.splits, axis=-1) if len(self.splits) > 1 else [inputs]
+        parts = split_channels(inputs, self.splits)
         outputs = []
         for part, kernel, k, scale in zip(parts, self.kernels, self.branch_kernel_sizes,
                                           self.branch_scales):
             kernel = tf.cast(kernel, part.dtype)
             if scale == -1:
                 part = tf.nn.depth_to_space(
-                    depthwise_conv(tf.nn.space_to_depth(part, 2), kernel, k, self.strides), 2)
+                    depthwise_conv(tf.nn.space_to_depth(part, 2), kernel, k, self.strides,
+                                   self.max_kernel_taps), 2)
             elif scale == 1:
                 part = tf.nn.space_to_depth(
-                    depthwise_conv(tf.nn.depth_to_space(part, 2), kernel, k, self.strides), 2)
+                    depthwise_conv(tf.nn.depth_to_space(part, 2), kernel, k, self.strides,
+                                   self.max_kernel_taps), 2)
             else:
-                part = depthwise_conv(part, kernel, k, self.strides)
+                part = depthwise_conv(part, kernel, k, self.strides, self.max_kernel_taps)
             outputs.append(part)
         return tf.concat(outputs, axis=-1) if len(outputs) > 1 else outputs[0]
 
@@ -162,9 +175,12 @@ class BranchedDepthwiseConv2D(keras.layers.Layer):
         return total
 
     def get_config(self):
-        return {
+        config = {
             **super().get_config(),
             "strides": self.strides,
             "depthwise_initializer": keras.initializers.serialize(self.depthwise_initializer),
             "depthwise_regularizer": keras.regularizers.serialize(self.depthwise_regularizer),
         }
+        if self.max_kernel_taps is not None:
+            config["max_kernel_taps"] = self.max_kernel_taps
+        return config

@@ -5,7 +5,7 @@ import pytest
 
 from keras_muxnet._keras import keras
 from keras_muxnet.export import rewrite
-from muxnet_tiny import GROUPED_BLOCKS, images, tiny_model
+from muxnet_tiny import GROUPED_BLOCKS, LARGE_KERNEL_LAYERS, images, tiny_model
 
 
 def test_pair_swap_layer_equals_grouped_conv_with_batchnorm():
@@ -32,8 +32,9 @@ def test_rewritten_model_matches_and_has_no_grouped_conv():
     model = tiny_model()
     x = images(3)
     fast, count = rewrite.for_inference(model)
-    assert count == GROUPED_BLOCKS + 1  # and the normalized stem
+    assert count == GROUPED_BLOCKS + LARGE_KERNEL_LAYERS + 1  # and the normalized stem
     assert not [l for l in fast.layers if isinstance(l, keras.layers.Conv2D) and l.groups > 1]
+    assert fast.get_layer("block3a_dwconv").max_kernel_taps == 25
     assert [l.name for l in fast.layers] == [l.name for l in model.layers]
     np.testing.assert_allclose(fast.predict(x, verbose=0), model.predict(x, verbose=0),
                                atol=1e-4, rtol=0)
