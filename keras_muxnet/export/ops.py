@@ -7,6 +7,8 @@ LiteRT runtime; `custom_ops` finds them and `check_builtin_only` turns them into
 import collections
 import os
 
+from keras_muxnet.layers.kernel_tiles import XNNPACK_MAX_DEPTHWISE_TAPS
+
 
 def _schema():
     try:
@@ -23,8 +25,8 @@ def _load(model):
         return handle.read()
 
 
-def op_counts(model):
-    """{operator name: number of uses} over all subgraphs; custom ops as 'CUSTOM:<name>'."""
+def _operators(model):
+    """(name, [input shapes]) of every operator of every subgraph, in order."""
     schema = _schema()
     flat = schema.Model.GetRootAsModel(_load(model), 0)
     names = {value: name for name, value in vars(schema.BuiltinOperator).items()
@@ -37,12 +39,39 @@ def op_counts(model):
             codes.append("CUSTOM:" + code.CustomCode().decode())
         else:
             codes.append(names.get(builtin, f"BUILTIN_{builtin}"))
-    counts = collections.Counter()
     for s in range(flat.SubgraphsLength()):
         graph = flat.Subgraphs(s)
         for o in range(graph.OperatorsLength()):
-            counts[codes[graph.Operators(o).OpcodeIndex()]] += 1
-    return dict(counts)
+            op = graph.Operators(o)
+            shapes = [tuple(graph.Tensors(i).ShapeAsNumpy().tolist()) if i >= 0 else None
+                      for i in op.InputsAsNumpy().tolist()]
+            yield codes[op.OpcodeIndex()], shapes
+
+
+def op_counts(model):
+    """{operator name: number of uses} over all subgraphs; custom ops as 'CUSTOM:<name>'."""
+    return dict(collections.Counter(name for name, _ in _operators(model)))
+
+
+def xnnpack_slow_ops(model):
+    """Operators TFLite's XNNPACK backend runs slowly or not at all, one description each.
+
+    Found by measurement on this project's machine: a depthwise kernel of more than 25 taps
+    (a generic per-channel GEMM, 15-40x slower per tap), a grouped CONV_2D (one small GEMM per
+    group), SPLIT_V (not delegated: it cuts the graph and copies on a reference kernel). An
+    exported MUXNet has none of them (`for_inference` rewrites them away).
+    """
+    slow = []
+    for name, shapes in _operators(model):
+        if name == "DEPTHWISE_CONV_2D" and len(shapes) > 1 and shapes[1] and len(shapes[1]) == 4:
+            taps = shapes[1][1] * shapes[1][2]  # filter (1, kh, kw, C)
+            if taps > XNNPACK_MAX_DEPTHWISE_TAPS:
+                slow.append(f"DEPTHWISE_CONV_2D with a {shapes[1][1]}x{shapes[1][2]} kernel")
+        elif name == "CONV_2D" and shapes[0] and shapes[1] and shapes[0][-1] != shapes[1][-1]:
+            slow.append(f"grouped CONV_2D ({shapes[1][-1]} of {shapes[0][-1]} channels per group)")
+        elif name == "SPLIT_V":
+            slow.append("SPLIT_V")
+    return slow
 
 
 def custom_ops(model):

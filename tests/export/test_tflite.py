@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from keras_muxnet._keras import keras
 from keras_muxnet.architectures import SPECS
-from keras_muxnet.export import TFLiteModel, custom_ops, op_counts, to_tflite
+from keras_muxnet.export import TFLiteModel, custom_ops, op_counts, to_tflite, xnnpack_slow_ops
 from keras_muxnet.models import MUXNet
 from muxnet_tiny import images, randomize_batchnorm, tiny_model
 
@@ -44,6 +44,8 @@ def test_every_variant_fp32_matches_keras(variant, tmp_path):
                                        classifier_activation=None))
     path = to_tflite(model, tmp_path / f"{variant}.tflite")
     check_builtin(path)
+    assert xnnpack_slow_ops(path) == []  # 7x7..11x11 kernels tiled, no SPLIT_V, no groups
+    assert xnnpack_slow_ops(to_tflite(model, tmp_path / "as_built.tflite", rewrite=False))
     x = images(2, SIZE)
     np.testing.assert_allclose(TFLiteModel(path)(x), model.predict(x, verbose=0), atol=1e-4, rtol=0)
 
@@ -73,6 +75,7 @@ def test_muxnet_m_full_integer_is_builtin(muxnet_m, tmp_path):
                      representative_data=images(16, SIZE, seed=2))
     counts = check_builtin(path)
     assert counts.get("CONV_2D", 0) > 50 and counts.get("DEQUANTIZE", 0) <= 1
+    assert xnnpack_slow_ops(path) == []
     x = images(4, SIZE)  # random weights: a sanity bound; accuracy is tested on a trained model
     got, reference = TFLiteModel(path)(x), muxnet_m.predict(x, verbose=0)
     assert np.corrcoef(got.ravel(), reference.ravel())[0, 1] > 0.9
