@@ -35,6 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_muxnet._keras import keras, register
+from keras_muxnet.export.graph import Graph, is_linear, is_pointwise, layer_weights
 from keras_muxnet.layers.branched_depthwise import BranchedDepthwiseConv2D
 from keras_muxnet.layers.grouped_conv import GroupedConv2D
 from keras_muxnet.layers.kernel_tiles import XNNPACK_MAX_DEPTHWISE_TAPS
@@ -137,43 +138,6 @@ class PairGroupedBlock:
     project_conv: object
 
 
-# -- graph inspection --------------------------------------------------------------------------
-def _producer(tensor):
-    return tensor._keras_history[0]
-
-
-def _inputs(layer):
-    try:
-        value = layer.input
-    except (AttributeError, ValueError, RuntimeError):
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-class _Graph:
-    def __init__(self, model):
-        self.consumers = {}
-        for layer in model.layers:
-            for tensor in _inputs(layer):
-                self.consumers.setdefault(id(_producer(tensor)), []).append(layer)
-
-    def after(self, layer):
-        return self.consumers.get(id(layer), [])
-
-    def only_after(self, layer, kind):
-        after = self.after(layer)
-        return after[0] if len(after) == 1 and type(after[0]) is kind else None
-
-    def before(self, layer, kind):
-        inputs = _inputs(layer)
-        producer = _producer(inputs[0]) if len(inputs) == 1 else None
-        return producer if type(producer) is kind and len(self.after(producer)) == 1 else None
-
-
-def _linear(layer):
-    return layer.activation in (None, keras.activations.linear)
-
-
 # Exact classes, not isinstance: tf_keras' DepthwiseConv2D subclasses Conv2D. The builders use
 # GroupedConv2D; a plain Conv2D with groups (a user's model) qualifies too.
 _GROUPED_CONV_TYPES = (layers.Conv2D, GroupedConv2D)
@@ -185,12 +149,7 @@ def _is_pair_grouped(layer):
     kh, kw, per_group, filters = layer.kernel.shape
     return (per_group == 2 and filters == 2 * layer.groups and kh == kw and kh % 2 == 1
             and tuple(layer.strides) == (1, 1) and tuple(layer.dilation_rate) == (1, 1)
-            and layer.padding == "same" and _linear(layer))
-
-
-def _is_pointwise(layer):
-    return (type(layer) is layers.Conv2D and layer.groups == 1
-            and tuple(layer.kernel_size) == (1, 1) and tuple(layer.strides) == (1, 1))
+            and layer.padding == "same" and is_linear(layer))
 
 
 def _squeeze_excite(graph, activation):
@@ -204,7 +163,7 @@ def _squeeze_excite(graph, activation):
         return None
     reduce = graph.only_after(squeeze, layers.Conv2D)
     expand = graph.only_after(reduce, layers.Conv2D) if reduce is not None else None
-    if (reduce is None or expand is None or not (_is_pointwise(reduce) and _is_pointwise(expand))
+    if (reduce is None or expand is None or not (is_pointwise(reduce) and is_pointwise(expand))
             or graph.only_after(expand, layers.Multiply) is not excite):
         return None
     return reduce, expand, excite
@@ -212,7 +171,7 @@ def _squeeze_excite(graph, activation):
 
 def find_blocks(model):
     """Every rewritable pair-grouped block at the top level of `model`."""
-    graph = _Graph(model)
+    graph = Graph(model)
     found = []
     for layer in model.layers:
         if not _is_pair_grouped(layer):
@@ -222,13 +181,13 @@ def find_blocks(model):
         expand_conv = graph.before(expand_bn, layers.Conv2D) if expand_bn else None
         bn = graph.only_after(layer, layers.BatchNormalization)
         activation = graph.only_after(bn, layers.Activation) if bn else None
-        if expand_conv is None or not (_is_pointwise(expand_conv) and _linear(expand_conv)) \
+        if expand_conv is None or not (is_pointwise(expand_conv) and is_linear(expand_conv)) \
                 or activation is None:
             continue
         se = _squeeze_excite(graph, activation)
         gate = se[2] if se else activation
         project = graph.only_after(gate, layers.Conv2D)
-        if project is None or not _is_pointwise(project):
+        if project is None or not is_pointwise(project):
             continue
         found.append(PairGroupedBlock(expand_conv, expand_bn, layer, bn,
                                       se[0] if se else None, se[1] if se else None, project))
@@ -255,7 +214,7 @@ class NormalizedStem:
 
 def find_stems(model):
     """Every input normalization that reaches a convolution only through zero padding."""
-    graph = _Graph(model)
+    graph = Graph(model)
     found = []
     for layer in model.layers:
         if type(layer) is not layers.Normalization or getattr(layer, "invert", False):
@@ -263,7 +222,7 @@ def find_stems(model):
         padding = graph.only_after(layer, layers.ZeroPadding2D)
         conv = graph.only_after(padding, layers.Conv2D) if padding else None
         bn = graph.only_after(conv, layers.BatchNormalization) if conv else None
-        if (bn is not None and conv.groups == 1 and conv.padding == "valid" and _linear(conv)
+        if (bn is not None and conv.groups == 1 and conv.padding == "valid" and is_linear(conv)
                 and not conv.use_bias and len(set(conv.strides)) == 1
                 and len(set(conv.kernel_size)) == 1 and tuple(conv.dilation_rate) == (1, 1)
                 and None not in tuple(layer.input.shape[1:])):
@@ -272,13 +231,9 @@ def find_stems(model):
 
 
 # -- weights -----------------------------------------------------------------------------------
-def _weights(layer):
-    return [np.asarray(w) for w in layer.get_weights()]
-
-
 def bn_affine(bn):
     """A BatchNorm layer at inference as y = x * scale + shift."""
-    weights = dict(zip([w.name.split("/")[-1].split(":")[0] for w in bn.weights], _weights(bn)))
+    weights = dict(zip([w.name.split("/")[-1].split(":")[0] for w in bn.weights], layer_weights(bn)))
     mean, var = weights["moving_mean"], weights["moving_variance"]
     gamma = weights.get("gamma", np.ones_like(mean))
     beta = weights.get("beta", np.zeros_like(mean))
@@ -310,20 +265,20 @@ def _block_weights(block):
     """{layer name: new weights} for one rewritten block."""
     order = evens_then_odds(block.grouped_conv.filters)
     new = {}
-    expand = _weights(block.expand_conv)
+    expand = layer_weights(block.expand_conv)
     new[block.expand_conv.name] = [expand[0][..., order]] + [b[order] for b in expand[1:]]
-    new[block.expand_bn.name] = [w[order] for w in _weights(block.expand_bn)]
+    new[block.expand_bn.name] = [w[order] for w in layer_weights(block.expand_bn)]
     scale, shift = bn_affine(block.bn)
-    grouped = _weights(block.grouped_conv)
+    grouped = layer_weights(block.grouped_conv)
     if block.grouped_conv.use_bias:
         shift = shift + grouped[1] * scale
     new[block.grouped_conv.name] = pair_swap_weights(grouped[0], scale, shift)
     new[block.bn.name] = []
     for reader in filter(None, (block.se_reduce, block.project_conv)):
-        weights = _weights(reader)
+        weights = layer_weights(reader)
         new[reader.name] = [weights[0][:, :, order, :]] + weights[1:]
     if block.se_expand is not None:
-        weights = _weights(block.se_expand)
+        weights = layer_weights(block.se_expand)
         new[block.se_expand.name] = [weights[0][..., order]] + [b[order] for b in weights[1:]]
     return new
 
@@ -340,7 +295,7 @@ def _stem_weights(stem):
     """{layer name: new weights}: conv' = conv * normalization scale * BN scale, + stem(0)."""
     in_scale, _ = normalization_affine(stem.normalization)
     bn_scale, _ = bn_affine(stem.bn)
-    kernel = _weights(stem.conv)[0]
+    kernel = layer_weights(stem.conv)[0]
     kernel = kernel * in_scale.reshape(1, 1, -1, 1) * bn_scale.reshape(1, 1, 1, -1)
     black = np.zeros((1, *stem.normalization.input.shape[1:]), np.float32)
     for layer in (stem.normalization, stem.padding, stem.conv):

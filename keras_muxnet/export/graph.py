@@ -1,0 +1,62 @@
+"""Read a functional Keras model as a graph: who produces and who consumes each layer's output.
+
+The export rewrites match patterns of layers (a grouped conv between two 1x1 convolutions, a
+channel shuffle feeding a split) in models the builders made, in both Keras modes; these are the
+few questions they ask. Layers are expected to be called once (true of the builders' models).
+"""
+
+import numpy as np
+
+from keras_muxnet._keras import keras
+
+layers = keras.layers
+
+
+def producer(tensor):
+    """The layer that made a symbolic tensor."""
+    return tensor._keras_history[0]
+
+
+def inputs_of(layer):
+    """A layer's input tensors as a list (empty for an input layer)."""
+    try:
+        value = layer.input
+    except (AttributeError, ValueError, RuntimeError):
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def layer_weights(layer):
+    return [np.asarray(w) for w in layer.get_weights()]
+
+
+class Graph:
+    """Consumers of every layer of a model, by layer."""
+
+    def __init__(self, model):
+        self.consumers = {}
+        for layer in model.layers:
+            for tensor in inputs_of(layer):
+                self.consumers.setdefault(id(producer(tensor)), []).append(layer)
+
+    def after(self, layer):
+        return self.consumers.get(id(layer), [])
+
+    def only_after(self, layer, kind):
+        after = self.after(layer)
+        return after[0] if len(after) == 1 and type(after[0]) is kind else None
+
+    def before(self, layer, kind):
+        inputs = inputs_of(layer)
+        made_by = producer(inputs[0]) if len(inputs) == 1 else None
+        return made_by if type(made_by) is kind and len(self.after(made_by)) == 1 else None
+
+
+def is_linear(layer):
+    return layer.activation in (None, keras.activations.linear)
+
+
+def is_pointwise(layer):
+    """A plain 1x1 convolution, stride 1, no groups (exact class: not a subclass)."""
+    return (type(layer) is layers.Conv2D and layer.groups == 1
+            and tuple(layer.kernel_size) == (1, 1) and tuple(layer.strides) == (1, 1))
