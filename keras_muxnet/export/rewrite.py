@@ -35,6 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_muxnet._keras import keras, register
+from keras_muxnet.export import channel_order
 from keras_muxnet.export.graph import Graph, is_linear, is_pointwise, layer_weights
 from keras_muxnet.layers.branched_depthwise import BranchedDepthwiseConv2D
 from keras_muxnet.layers.grouped_conv import GroupedConv2D
@@ -306,15 +307,16 @@ def _stem_weights(stem):
 
 
 def for_inference(model):
-    """A numerically equivalent copy of `model`: pair-grouped convolutions made depthwise, the
-    input normalization folded into the stem.
+    """A numerically equivalent copy of `model` on operators XNNPACK runs fast.
 
-    Returns (new_model, number of rewritten blocks and stems). A model without the pattern (including
-    one whose layers are wrapped, e.g. for quantization-aware training) comes back as it is.
+    Pair-grouped convolutions become depthwise ones, depthwise kernels above 5x5 sums of tiles,
+    the input normalization folds into the stem, channel shuffles into the layers around them.
+    Returns (new_model, number of rewrites). A model without any pattern (including one whose
+    layers are wrapped, e.g. for quantization-aware training) comes back as it is.
     """
     blocks, stems = find_blocks(model), find_stems(model)
-    large = find_large_kernels(model)
-    if not blocks and not stems and not large:
+    large, chains = find_large_kernels(model), channel_order.find_chains(model)
+    if not blocks and not stems and not large and not chains:
         return model, 0
     replacements, new_weights = {}, {}
     for layer in large:
@@ -331,6 +333,14 @@ def for_inference(model):
         replacements[block.grouped_conv.name] = PairSwapDepthwiseConv2D(
             block.grouped_conv.kernel_size[0], name=block.grouped_conv.name)
         replacements[block.bn.name] = FoldedAway(name=block.bn.name)
+    shuffles = 0
+    for chain, final_conv in chains:  # last: it permutes weights the other rewrites produced
+        weights, splits, dropped = channel_order.fold(
+            chain, final_conv, lambda layer: new_weights.get(layer.name, layer_weights(layer)))
+        new_weights.update(weights)
+        replacements.update(splits)
+        replacements.update({name: FoldedAway(name=name) for name in dropped})
+        shuffles += len(dropped)
 
     def clone(layer):
         if layer.name in replacements:
@@ -343,4 +353,4 @@ def for_inference(model):
             layer.set_weights(new_weights[layer.name])
         elif layer.weights:
             layer.set_weights(model.get_layer(layer.name).get_weights())
-    return copy, len(blocks) + len(stems) + len(large)
+    return copy, len(blocks) + len(stems) + len(large) + shuffles
