@@ -41,17 +41,20 @@ class Record:
 
 
 def build_model(name, size=PEER_SIZE):
-    """A MUXNet variant ('muxnet_m', 'm') or a keras.applications peer, random weights, size x size."""
-    from keras_muxnet import architectures
+    """A MUXNet variant ('muxnet_m', 'm'), an ablation of one ('muxnet_m+relu+no-se', see
+    `keras_muxnet.ablations`) or a keras.applications peer; random weights, size x size."""
+    from keras_muxnet import ablations, architectures
     from keras_muxnet.models import MUXNet
 
     if name in PEERS:
         return getattr(keras.applications, name)(weights=None, input_shape=(size, size, 3))
     try:
-        spec = architectures.get_spec(name)
+        spec = ablations.resolve(name)
     except ValueError:
         raise ValueError(f"unknown model {name!r}: give a MUXNet variant "
-                         f"({', '.join(architectures.SPECS)}) or one of {PEERS}") from None
+                         f"({', '.join(architectures.SPECS)}), optionally with ablations "
+                         f"(muxnet_m+relu; {', '.join(ablations.ABLATIONS)}), or one of "
+                         f"{PEERS}") from None
     return MUXNet(spec, weights=None, input_shape=(size, size, 3))
 
 

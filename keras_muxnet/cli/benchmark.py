@@ -4,8 +4,9 @@
 def register(subparsers):
     parser = subparsers.add_parser(
         "benchmark", help="latency of MUXNets vs a keras.applications peer, measured interleaved")
-    parser.add_argument("models", nargs="+", help="MUXNet variants (muxnet_m, m, ...) or peers "
-                                                  "(MobileNetV3Large, MobileNetV2, ...)")
+    parser.add_argument("models", nargs="+", help="MUXNet variants (muxnet_m, m, ...), ablations "
+                                                  "of one (muxnet_m+relu+no-se+depthwise-mux) or "
+                                                  "peers (MobileNetV3Large, MobileNetV2, ...)")
     parser.add_argument("--vs", default="MobileNetV3Large", help="reference model for ratio_vs")
     parser.add_argument("--runtime", choices=("tflite", "keras"), default="tflite")
     parser.add_argument("--quantize", choices=("none", "int8"), default="none")
