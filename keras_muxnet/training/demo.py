@@ -2,9 +2,12 @@
 
 import os
 
-DEMO_EPOCHS = 4
+# 6 epochs, not 4: the demo's next step quantizes this model to int8, and after 4 epochs
+# (0.928 held-out) the int8 model agreed with Keras on only 88.1% of the held-out digits; after
+# 6 (0.961) on 97.5%, after 8 (0.969) on 96.9% (export.demo.step_export_int8, 200 calibration images).
+DEMO_EPOCHS = 6
 DEMO_SIZE = 32
-MIN_ACCURACY = 0.8  # 4 epochs from scratch (1 of warm-up) reached 0.928; below 0.8 something is broken
+MIN_ACCURACY = 0.8  # 6 epochs from scratch (1 of warm-up) reached 0.961; below 0.8 something is broken
 
 
 def step_finetune(ctx):

@@ -1,21 +1,14 @@
-"""Fixtures of the training tests: a tiny MUXNet (one block of each kind) and real photos."""
+"""Fixtures of the training tests: a tiny MUXNet (muxnet_tiny.TRAINING_TINY) and real photos."""
 
 import numpy as np
 import pytest
 
-from keras_muxnet.architectures import MUXNetSpec
-
-TINY = MUXNetSpec(
-    name="muxnet_tiny",
-    stages=(("ds_k3_s1_c8_se0.25_nre",),
-            ("ir_k3_s2_e3_c16_se0.25_nre", "mux_r1_k3_e3_c16_se0.25_l0.5_nre"),
-            ("ir_k3.5_s2_e3_c24_se0.25",)),
-    stem_filters=8, head_filters=32, published=False)
+from muxnet_tiny import TRAINING_TINY
 
 
 @pytest.fixture(scope="session")
 def tiny_spec():
-    return TINY
+    return TRAINING_TINY
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,8 @@
 
     python distributed_worker.py MODE OUT_DIR [N_DEVICES]
 
-MODE mirrored: 3 steps of the ImageNet recipe on a tiny MUXNet with synchronized BN under
-MirroredStrategy over N_DEVICES logical CPUs (the CPU is always split in two, so both runs see
+MODE mirrored: 3 steps of the ImageNet recipe on muxnet_tiny.TRAINING_TINY with synchronized BN
+under MirroredStrategy over N_DEVICES logical CPUs (the CPU is always split in two, so both runs see
 the same device set-up); writes OUT_DIR/weights_<N>.npz.
 MODE multiworker: run.fit under the strategy TF_CONFIG selects (2 epochs x 2 steps); writes
 OUT_DIR/weights_worker<i>.npz.
@@ -27,15 +27,8 @@ if MODE == "mirrored":
 import tensorflow as tf  # noqa: E402
 
 from keras_muxnet._keras import keras  # noqa: E402
-from keras_muxnet.architectures import MUXNetSpec  # noqa: E402
 from keras_muxnet.training import distribute, recipes, run  # noqa: E402
-
-TINY = MUXNetSpec(
-    name="muxnet_tiny",
-    stages=(("ds_k3_s1_c8_se0.25_nre",),
-            ("ir_k3_s2_e3_c16_se0.25_nre", "mux_r1_k3_e3_c16_se0.25_l0.5_nre"),
-            ("ir_k3.5_s2_e3_c24_se0.25",)),
-    stem_filters=8, head_filters=32, published=False)
+from muxnet_tiny import TRAINING_TINY  # noqa: E402 - test_distribute puts tests/ on the path
 RECIPE = recipes.ImageNetRecipe(dropout_rate=0.0, drop_connect_rate=0.0, ema_momentum=0.9)
 
 
@@ -53,7 +46,7 @@ def weights_of(model):
 def build(strategy, steps_per_epoch, global_batch, sync_bn=False):
     keras.utils.set_random_seed(0)
     with strategy.scope():
-        model = RECIPE.build_model(TINY, num_classes=4, image_size=32)
+        model = RECIPE.build_model(TRAINING_TINY, num_classes=4, image_size=32)
         if sync_bn:
             recipes.synchronize_batch_norm(model)
         RECIPE.compile(model, steps_per_epoch, global_batch, num_classes=4)

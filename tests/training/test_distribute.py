@@ -19,7 +19,8 @@ TIMEOUT = 300  # seconds; a hung worker fails the test instead of hanging CI
 
 def child_env(**extra):
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", "TF_USE_LEGACY_KERAS")}
-    env.update(PYTHONPATH=REPO + os.pathsep + env.get("PYTHONPATH", ""), TF_CPP_MIN_LOG_LEVEL="3",
+    path = os.pathsep.join([REPO, os.path.join(REPO, "tests"), env.get("PYTHONPATH", "")])
+    env.update(PYTHONPATH=path, TF_CPP_MIN_LOG_LEVEL="3",
                CUDA_VISIBLE_DEVICES="", **extra)
     return env
 
