@@ -1,5 +1,6 @@
 """ONNX export: a valid graph of standard operators that onnxruntime runs like Keras."""
 
+import logging
 import os
 
 import numpy as np
@@ -62,6 +63,24 @@ def test_keras_grouped_conv_leaves_a_call_node_that_is_refused(tmp_path):
     with pytest.raises(ValueError, match="StatefulPartitionedCall"):
         to_onnx(model, tmp_path / "plain.onnx", rewrite=False)
     assert not os.listdir(tmp_path)
+
+
+def test_a_failing_tf2onnx_pass_is_skipped_as_tf2onnx_itself_would(tmp_path, caplog):
+    """to_onnx runs tf2onnx's optimizer passes without a graph copy per pass (a third of the
+    conversion time); when one fails, it starts over from its one spare copy with tf2onnx's
+    per-pass safety net. tf2onnx 1.17's transpose pass fails on an Add of a scalar constant
+    after a convolution (MobileNetV3's hard sigmoid has one)."""
+    from keras_muxnet._keras import keras
+
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Rescaling(2.0, offset=3.0)(keras.layers.Conv2D(4, 3, padding="same")(inputs))
+    model = keras.Model(inputs, keras.layers.Conv2D(4, 1)(x))
+    with caplog.at_level(logging.WARNING, logger="tf2onnx"):
+        path = to_onnx(model, tmp_path / "scalar_add.onnx", rewrite=False)
+    assert "Failed to apply optimize_transpose" in caplog.text, \
+        "tf2onnx no longer fails here: trigger the fallback with another known failure"
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(_run(path, x), model.predict(x, verbose=0), atol=1e-5, rtol=0)
 
 
 def test_bad_opset(tiny, tmp_path):
