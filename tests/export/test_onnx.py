@@ -66,7 +66,7 @@ def test_keras_grouped_conv_leaves_a_call_node_that_is_refused(tmp_path):
 
 
 def test_a_failing_tf2onnx_pass_is_skipped_as_tf2onnx_itself_would(tmp_path, caplog):
-    """to_onnx runs tf2onnx's optimizer passes without a graph copy per pass (a third of the
+    """to_onnx runs tf2onnx's optimizer passes without a graph copy per pass (a fifth of the
     conversion time); when one fails, it starts over from its one spare copy with tf2onnx's
     per-pass safety net. tf2onnx 1.17's transpose pass fails on an Add of a scalar constant
     after a convolution (MobileNetV3's hard sigmoid has one)."""
