@@ -8,9 +8,9 @@ convolutions with depthwise ones anyway; any model whose graph still holds a Ten
 call is refused with the node named.
 
 Conversion time: tf2onnx's `from_graph_def` deep-copies the whole ONNX graph before each of its
-optimizer passes (about 36 for MUXNet-m), so that a failing pass can be skipped; that is about a
-fifth of the conversion time. `_tf2onnx` runs the same steps with one spare copy, taken up only if a pass
-fails (then every pass runs again with tf2onnx's own per-pass safety net).
+optimizer passes (about 36 for MUXNet-m), so that a failing pass can be skipped; that is about
+a fifth of the conversion time. `_tf2onnx` runs the same steps with one spare copy, taken up
+only if a pass fails (then every pass runs again with tf2onnx's own per-pass safety net).
 """
 
 import copy
