@@ -6,8 +6,11 @@ gate) nor the input `Normalization`. The configs below say what to fake-quantize
   * branched depthwise convs: every branch kernel (symmetric, per tensor) and the output;
   * GroupedConv2D (the mux blocks' grouped conv): its kernel; the BatchNorm after it, which
     tfmot cannot fold into it, quantizes the output;
-  * a gate `Multiply`, `Normalization`, and a BatchNorm that follows one of our layers (tfmot
-    folds BatchNorm only into a Conv2D / DepthwiseConv2D in front): the output;
+  * a gate `Multiply`, a `Normalization` elsewhere than at the input, and a BatchNorm that
+    follows one of our layers (tfmot folds BatchNorm only into a Conv2D / DepthwiseConv2D in
+    front): the output;
+  * the input `Normalization` is replaced by the same affine map as a frozen 1x1 depthwise
+    convolution (see `quantize_aware`), so the int8 TFLite file has no DEQUANTIZE op at all;
   * split and shuffle: nothing, they only move channels, so their outputs keep their input's range.
 Works only with tf_keras (TF_USE_LEGACY_KERAS=1); `quantize_scope()` is needed to load a saved
 QAT model.
@@ -17,6 +20,7 @@ from keras_muxnet._keras import LEGACY_KERAS, keras
 from keras_muxnet.layers import (ChannelMux, ChannelShuffle, ChannelSplit, MixedDepthwiseConv2D,
                                  MuxConv2D)
 from keras_muxnet.layers.branched_depthwise import BranchedDepthwiseConv2D
+from keras_muxnet.export.rewrite import normalization_affine
 from keras_muxnet.layers.grouped_conv import GroupedConv2D
 from keras_muxnet.optimize._tfmot import KerasModeError, tfmot
 
@@ -136,19 +140,40 @@ def quantize_scope():
     return tfmot().quantization.keras.quantize_scope(custom_objects())
 
 
+def _as_depthwise(normalization):
+    """A frozen 1x1 DepthwiseConv2D computing what `normalization` does, x * scale + shift."""
+    return keras.layers.DepthwiseConv2D(1, use_bias=True, trainable=False,
+                                        name=normalization.name)
+
+
 def quantize_aware(model):
     """A quantization-aware copy of `model` (tf_keras only): train it with `fit`, then export
-    with `export.to_tflite(qat_model, path, quantize="int8", representative_data=...)`."""
+    with `export.to_tflite(qat_model, path, quantize="int8", representative_data=...)`.
+
+    The input `Normalization` becomes the same affine map as a frozen 1x1 depthwise convolution:
+    TFLite's int8 SUB of the normalization wants its input on another scale than the model's
+    input quantizer gives, and at the model input that rescaling is a DEQUANTIZE + QUANTIZE
+    pair through float; a convolution takes the int8 input as it is.
+    """
     qkeras = tfmot().quantization.keras
+    affine = {}
 
     def annotate(layer):
         if isinstance(layer, keras.layers.InputLayer):
             return layer
+        if type(layer) is keras.layers.Normalization and not layer.invert:
+            affine[layer.name] = normalization_affine(layer)
+            layer = _as_depthwise(layer)
         config = quantize_config_for(layer)
         return qkeras.quantize_annotate_layer(layer, config) if config else \
             qkeras.quantize_annotate_layer(layer)
 
     annotated = keras.models.clone_model(model, clone_function=annotate)
+    for wrapper in annotated.layers:
+        layer = getattr(wrapper, "layer", wrapper)  # inside its QuantizeAnnotate wrapper
+        if layer.name in affine:
+            scale, shift = affine[layer.name]
+            layer.set_weights([scale.reshape(1, 1, -1, 1), shift])
     with qkeras.quantize_scope(custom_objects()):
         return qkeras.quantize_apply(annotated)
 
