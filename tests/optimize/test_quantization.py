@@ -49,6 +49,8 @@ def test_qat_trains_saves_loads_and_exports_full_integer(tmp_path):
     assert runner.input_dtype == np.int8 and runner.output["dtype"] == np.int8
     probabilities = runner(x)  # barely trained on noise: no accuracy, but the QAT model's outputs
     np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=0.05)
+    # Within a few 8-bit steps (1/256) of the QAT model: 0.013-0.014 in 4 runs; 0.16-0.33 when
+    # the grouped conv's kernel was fake-quantized before its BatchNorm got folded in. (Top-1
+    # agreement says little here: the outputs are nearly uniform, top probability ~0.13.)
     reference = qat.predict(x, verbose=0)
-    assert np.abs(probabilities - reference).max() < 0.05  # was 0.16-0.33 (grouped conv + BN)
-    assert np.mean(probabilities.argmax(-1) == reference.argmax(-1)) >= 0.75
+    assert np.abs(probabilities - reference).max() < 0.05
