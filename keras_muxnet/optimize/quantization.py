@@ -143,6 +143,14 @@ def quantize_scope():
     return tfmot().quantization.keras.quantize_scope(custom_objects())
 
 
+def _per_channel_normalization(layer):
+    """Whether `layer` is a Normalization of (x - mean) / std per last-axis channel."""
+    if type(layer) is not keras.layers.Normalization or getattr(layer, "invert", False):
+        return False
+    channels = layer.input.shape[-1]
+    return channels is not None and normalization_affine(layer)[0].size == channels
+
+
 def _as_depthwise(normalization):
     """A frozen 1x1 DepthwiseConv2D computing what `normalization` does, x * scale + shift."""
     return keras.layers.DepthwiseConv2D(1, use_bias=True, trainable=False,
@@ -164,7 +172,7 @@ def quantize_aware(model):
     def annotate(layer):
         if isinstance(layer, keras.layers.InputLayer):
             return layer
-        if type(layer) is keras.layers.Normalization and not layer.invert:
+        if _per_channel_normalization(layer):
             affine[layer.name] = normalization_affine(layer)
             layer = _as_depthwise(layer)
         config = quantize_config_for(layer)
