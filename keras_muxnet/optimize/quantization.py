@@ -4,10 +4,14 @@ tfmot's default 8-bit registry knows Keras' built-in layers but not MUXNet's (Mu
 MixedDepthwiseConv2D, ChannelSplit, ChannelShuffle), nor `Multiply` (the squeeze-excitation
 gate) nor the input `Normalization`. The configs below say what to fake-quantize in each:
   * branched depthwise convs: every branch kernel (symmetric, per tensor) and the output;
-  * GroupedConv2D (the mux blocks' grouped conv): its kernel; the BatchNorm after it, which
-    tfmot cannot fold into it, quantizes the output;
-  * a gate `Multiply`, `Normalization`, and a BatchNorm that follows one of our layers (tfmot
-    folds BatchNorm only into a Conv2D / DepthwiseConv2D in front): the output;
+  * GroupedConv2D (the mux blocks' grouped conv): nothing; the BatchNorm after it quantizes
+    the output. Its kernel is left to the TFLite converter on purpose (see
+    `GroupedConvQuantizeConfig`);
+  * a gate `Multiply`, a `Normalization` elsewhere than at the input, and a BatchNorm that
+    follows one of our layers (tfmot folds BatchNorm only into a Conv2D / DepthwiseConv2D in
+    front): the output;
+  * the input `Normalization` is replaced by the same affine map as a frozen 1x1 depthwise
+    convolution (see `quantize_aware`), so the int8 TFLite file has no DEQUANTIZE op at all;
   * split and shuffle: nothing, they only move channels, so their outputs keep their input's range.
 Works only with tf_keras (TF_USE_LEGACY_KERAS=1); `quantize_scope()` is needed to load a saved
 QAT model.
@@ -17,6 +21,7 @@ from keras_muxnet._keras import LEGACY_KERAS, keras
 from keras_muxnet.layers import (ChannelMux, ChannelShuffle, ChannelSplit, MixedDepthwiseConv2D,
                                  MuxConv2D)
 from keras_muxnet.layers.branched_depthwise import BranchedDepthwiseConv2D
+from keras_muxnet.export.rewrite import normalization_affine
 from keras_muxnet.layers.grouped_conv import GroupedConv2D
 from keras_muxnet.optimize._tfmot import KerasModeError, tfmot
 
@@ -80,13 +85,15 @@ class BranchedDepthwiseQuantizeConfig(_ConfigBase):
 
 
 class GroupedConvQuantizeConfig(_ConfigBase):
-    """GroupedConv2D: quantize the kernel (the BatchNorm behind it quantizes the output)."""
+    """GroupedConv2D: no fake quantization inside; the BatchNorm behind it quantizes the output.
 
-    def get_weights_and_quantizers(self, layer):
-        return [(layer.kernel, _weight_quantizer())]
-
-    def set_quantize_weights(self, layer, quantize_weights):
-        layer.kernel = quantize_weights[0]
+    The TFLite converter folds that BatchNorm into the grouped kernel. tfmot handles this for
+    the built-in Conv2D (it trains on the folded kernel), not for our subclass: a fake-quantized
+    kernel gets folded after its int8 range was fixed, and the int8 model then drifts 25-130
+    steps of 8-bit from the Keras QAT model at every mux block (top-1 of the tiny test model:
+    0 of 16 agreeing). Left float, the converter quantizes the folded kernel per channel, and
+    the int8 model follows the QAT model to an 8-bit step or two.
+    """
 
 
 class OutputQuantizeConfig(_ConfigBase):
@@ -136,19 +143,48 @@ def quantize_scope():
     return tfmot().quantization.keras.quantize_scope(custom_objects())
 
 
+def _per_channel_normalization(layer):
+    """Whether `layer` is a Normalization of (x - mean) / std per last-axis channel."""
+    if type(layer) is not keras.layers.Normalization or getattr(layer, "invert", False):
+        return False
+    channels = layer.input.shape[-1]
+    return channels is not None and normalization_affine(layer)[0].size == channels
+
+
+def _as_depthwise(normalization):
+    """A frozen 1x1 DepthwiseConv2D computing what `normalization` does, x * scale + shift."""
+    return keras.layers.DepthwiseConv2D(1, use_bias=True, trainable=False,
+                                        name=normalization.name)
+
+
 def quantize_aware(model):
     """A quantization-aware copy of `model` (tf_keras only): train it with `fit`, then export
-    with `export.to_tflite(qat_model, path, quantize="int8", representative_data=...)`."""
+    with `export.to_tflite(qat_model, path, quantize="int8", representative_data=...)`.
+
+    The input `Normalization` becomes the same affine map as a frozen 1x1 depthwise convolution:
+    TFLite's int8 SUB of the normalization wants its input on another scale than the model's
+    input quantizer gives, and at the model input that rescaling is a DEQUANTIZE + QUANTIZE
+    pair through float; a convolution takes the int8 input as it is.
+    """
     qkeras = tfmot().quantization.keras
+    affine = {}
 
     def annotate(layer):
         if isinstance(layer, keras.layers.InputLayer):
             return layer
+        if _per_channel_normalization(layer):
+            affine[layer.name] = normalization_affine(layer)
+            layer = _as_depthwise(layer)
         config = quantize_config_for(layer)
         return qkeras.quantize_annotate_layer(layer, config) if config else \
             qkeras.quantize_annotate_layer(layer)
 
     annotated = keras.models.clone_model(model, clone_function=annotate)
+    for wrapper in annotated.layers:
+        layer = getattr(wrapper, "layer", wrapper)  # inside its QuantizeAnnotate wrapper
+        if layer.name in affine:
+            scale, shift = affine[layer.name]
+            layer.set_weights([scale.reshape(1, 1, -1, 1), shift])
     with qkeras.quantize_scope(custom_objects()):
         return qkeras.quantize_apply(annotated)
 
