@@ -156,10 +156,11 @@ def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize="none", 
 
 
 def format_table(records):
-    lines = [f"{'model':18s} {'runtime':7s} {'quant':5s} {'median ms':>9s} {'q1-q3 ms':>13s} "
+    width = max([18] + [len(r.model) for r in records])
+    lines = [f"{'model':{width}s} {'runtime':7s} {'quant':5s} {'median ms':>9s} {'q1-q3 ms':>13s} "
              f"{'params':>11s} {'MAdds':>13s} {'ratio':>6s}"]
     for r in records:
-        lines.append(f"{r.model:18s} {r.runtime:7s} {r.quantize:5s} {r.latency_ms_median:9.2f} "
+        lines.append(f"{r.model:{width}s} {r.runtime:7s} {r.quantize:5s} {r.latency_ms_median:9.2f} "
                      f"{r.latency_ms_q1:6.2f}-{r.latency_ms_q3:<6.2f} {r.params:>11,d} "
                      f"{r.madds:>13,d} {r.ratio_vs:6.2f}")
     return "\n".join(lines)

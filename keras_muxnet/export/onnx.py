@@ -64,7 +64,7 @@ def convert(model, opset=DEFAULT_OPSET, rewrite=True):
         raise ValueError(f"opset must be an integer >= 13, got {opset!r}")
     spec = _input_spec(model)
     if rewrite:
-        model, _ = rewrite_lib.for_inference(model)
+        model, _ = rewrite_lib.for_inference(model, tile_large_kernels=False)
     proto = _from_frozen_graph(model, spec, opset)
     leftovers = [node.name for node in proto.graph.node if node.op_type in TF_CALL_OPS]
     if leftovers:
