@@ -6,6 +6,7 @@ LiteRT runtime; `custom_ops` finds them and `check_builtin_only` turns them into
 
 import collections
 import os
+import warnings
 
 from keras_muxnet.layers.kernel_tiles import XNNPACK_MAX_DEPTHWISE_TAPS
 
@@ -85,3 +86,21 @@ def check_builtin_only(model):
     if custom:
         raise ValueError(f"the TFLite model uses non-builtin operators {custom}; "
                          f"a plain LiteRT runtime cannot run it")
+
+
+class SlowOpsWarning(UserWarning):
+    """An exported model holds operators XNNPACK runs on a slow path."""
+
+
+def warn_if_slow(model):
+    """Warn (SlowOpsWarning) naming the operators `xnnpack_slow_ops` finds, if any.
+
+    The export rewrite removes them from the builders' models; they remain in models it cannot
+    see into, e.g. tfmot's quantization-aware wrappers around the grouped conv and large kernels.
+    """
+    slow = xnnpack_slow_ops(model)
+    if slow:
+        counts = collections.Counter(slow)
+        listed = ", ".join(f"{n} x {name}" for name, n in counts.items())
+        warnings.warn(f"XNNPACK will run part of this model on slow paths: {listed}",
+                      SlowOpsWarning, stacklevel=3)

@@ -39,9 +39,65 @@ from keras_muxnet.export import channel_order
 from keras_muxnet.export.graph import Graph, is_linear, is_pointwise, layer_weights
 from keras_muxnet.layers.branched_depthwise import BranchedDepthwiseConv2D
 from keras_muxnet.layers.grouped_conv import GroupedConv2D
-from keras_muxnet.layers.kernel_tiles import XNNPACK_MAX_DEPTHWISE_TAPS
+from keras_muxnet.layers.kernel_tiles import XNNPACK_MAX_DEPTHWISE_TAPS, tiled_depthwise_conv2d
 
 layers = keras.layers
+
+
+def _same_depthwise(x, kernel):
+    """Stride-1 'same' depthwise convolution (odd kernel), in <= 25-tap tiles if larger."""
+    k = int(kernel.shape[0])
+    if k * k <= XNNPACK_MAX_DEPTHWISE_TAPS:
+        return tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "SAME")
+    return tiled_depthwise_conv2d(x, kernel, 1, (k - 1) // 2, XNNPACK_MAX_DEPTHWISE_TAPS)
+
+
+@register
+class TiledDepthwiseConv2D(layers.Layer):
+    """Keras' DepthwiseConv2D (multiplier 1, no dilation, linear) with a kernel of more than 25
+    taps, as a sum of <= 25-tap tiles: the same weights, the form XNNPACK runs fast."""
+
+    def __init__(self, kernel_size, strides=1, pad=0, use_bias=False, **kwargs):
+        super().__init__(**kwargs)
+        self.kernel_size, self.strides = int(kernel_size), int(strides)
+        self.pad, self.use_bias = int(pad), bool(use_bias)
+
+    def build(self, input_shape):
+        k, channels = self.kernel_size, int(input_shape[-1])
+        self.kernel = self.add_weight(name="kernel", shape=(k, k, channels, 1), initializer="zeros")
+        if self.use_bias:
+            self.bias = self.add_weight(name="bias", shape=(channels,), initializer="zeros")
+        super().build(input_shape)
+
+    def call(self, inputs):
+        y = tiled_depthwise_conv2d(inputs, tf.cast(self.kernel, inputs.dtype), self.strides,
+                                   self.pad, XNNPACK_MAX_DEPTHWISE_TAPS)
+        return tf.nn.bias_add(y, tf.cast(self.bias, inputs.dtype)) if self.use_bias else y
+
+    def compute_output_shape(self, input_shape):
+        size = [None if d is None else (d + 2 * self.pad - self.kernel_size) // self.strides + 1
+                for d in input_shape[1:3]]
+        return (input_shape[0], *size, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "kernel_size": self.kernel_size, "strides": self.strides,
+                "pad": self.pad, "use_bias": self.use_bias}
+
+
+def _tiled_depthwise(layer):
+    """A TiledDepthwiseConv2D for a large-kernel Keras DepthwiseConv2D, or None if it does not fit
+    (non-square or even kernel, dilation, a depth multiplier, an activation, asymmetric 'same')."""
+    if type(layer) is not layers.DepthwiseConv2D:
+        return None
+    kh, kw = layer.kernel_size
+    strides = tuple(layer.strides)
+    if (kh != kw or kh % 2 == 0
+            or kh * kw <= XNNPACK_MAX_DEPTHWISE_TAPS or layer.depth_multiplier != 1
+            or tuple(layer.dilation_rate) != (1, 1) or not is_linear(layer)
+            or strides[0] != strides[1] or (layer.padding == "same" and strides[0] != 1)):
+        return None
+    return TiledDepthwiseConv2D(kh, strides[0], (kh - 1) // 2 if layer.padding == "same" else 0,
+                                layer.use_bias, name=layer.name)
 
 
 @register
@@ -68,11 +124,9 @@ class PairSwapDepthwiseConv2D(layers.Layer):
     def call(self, inputs):
         half = inputs.shape[-1] // 2
         swapped = tf.concat([inputs[..., half:], inputs[..., :half]], axis=-1)
-        direct = tf.nn.depthwise_conv2d(inputs, tf.cast(self.kernel, inputs.dtype),
-                                        [1, 1, 1, 1], "SAME")
+        direct = _same_depthwise(inputs, tf.cast(self.kernel, inputs.dtype))
         direct = tf.nn.bias_add(direct, tf.cast(self.bias, inputs.dtype))
-        return direct + tf.nn.depthwise_conv2d(swapped, tf.cast(self.swapped_kernel, inputs.dtype),
-                                               [1, 1, 1, 1], "SAME")
+        return direct + _same_depthwise(swapped, tf.cast(self.swapped_kernel, inputs.dtype))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -196,11 +250,12 @@ def find_blocks(model):
 
 
 def find_large_kernels(model):
-    """Branched depthwise layers (mixed kernels, spatial multiplexing) with a kernel XNNPACK
-    would run on its slow generic path (more than 25 taps)."""
+    """Depthwise layers with a kernel XNNPACK would run on its slow generic path (more than 25
+    taps): branched ones (mixed kernels, spatial multiplexing) and Keras' DepthwiseConv2D."""
     return [layer for layer in model.layers
-            if isinstance(layer, BranchedDepthwiseConv2D) and layer.max_kernel_taps is None
-            and max(layer.branch_kernel_sizes) ** 2 > XNNPACK_MAX_DEPTHWISE_TAPS]
+            if (isinstance(layer, BranchedDepthwiseConv2D) and layer.max_kernel_taps is None
+                and max(layer.branch_kernel_sizes) ** 2 > XNNPACK_MAX_DEPTHWISE_TAPS)
+            or _tiled_depthwise(layer) is not None]
 
 
 @dataclasses.dataclass
@@ -322,7 +377,7 @@ def for_inference(model, tile_large_kernels=True):
         return model, 0
     replacements, new_weights = {}, {}
     for layer in large:
-        replacements[layer.name] = layer.__class__.from_config(
+        replacements[layer.name] = _tiled_depthwise(layer) or layer.__class__.from_config(
             {**layer.get_config(), "max_kernel_taps": XNNPACK_MAX_DEPTHWISE_TAPS})
     for stem in stems:
         new_weights.update(_stem_weights(stem))

@@ -132,6 +132,8 @@ def convert(model, quantize=None, representative_data=None, int8_io=False, rewri
             raise _flex_error(error, model) from None
         raise
     ops.check_builtin_only(flatbuffer)
+    if rewrite:
+        ops.warn_if_slow(flatbuffer)
     return flatbuffer
 
 

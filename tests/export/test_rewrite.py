@@ -46,3 +46,35 @@ def test_model_without_the_pattern_comes_back_unchanged():
     model = keras.Model(inputs, keras.layers.Conv2D(4, 3, padding="same", groups=2)(inputs))
     same, count = rewrite.for_inference(model)  # grouped, but no 1x1 expansion in front
     assert count == 0 and same is model
+
+
+@pytest.mark.both_modes
+def test_searched_7x7_blocks_export_without_slow_ops(tmp_path):
+    """The search space offers 7x7 kernels: a single-kernel reduction block (Keras'
+    DepthwiseConv2D) and a mux block (its pair-grouped conv) with them export on fast paths."""
+    from keras_muxnet.architectures import MUXNetSpec
+    from keras_muxnet.export import to_tflite, xnnpack_slow_ops
+    from keras_muxnet.models import MUXNet
+
+    spec = MUXNetSpec(name="searched_k7", stages=(
+        ("ds_k3_s1_c16_se0.25_nre",),
+        ("ir_k7_s2_e4_c24_se0.75", "mux_r1_k7_e4_c24_se0.75_l0.5"),
+        ("ir_k7_s1_e4_c32_se0.75",)), stem_filters=16, head_filters=64, published=False)
+    model = MUXNet(spec, weights=None, input_shape=(32, 32, 3), classes=10,
+                   classifier_activation=None)
+    fast, _ = rewrite.for_inference(model)
+    assert type(fast.get_layer("block2a_dwconv")) is rewrite.TiledDepthwiseConv2D
+    x = images(2)
+    np.testing.assert_allclose(fast.predict(x, verbose=0), model.predict(x, verbose=0),
+                               atol=1e-4, rtol=0)
+    assert xnnpack_slow_ops(to_tflite(model, tmp_path / "k7.tflite")) == []
+
+
+def test_export_warns_about_what_the_rewrite_cannot_fix(tmp_path):
+    """A plain grouped conv with 4 channels per group has no MUXNet pattern around it."""
+    from keras_muxnet.export import SlowOpsWarning, to_tflite
+
+    inputs = keras.Input((8, 8, 8))
+    model = keras.Model(inputs, keras.layers.Conv2D(8, 3, padding="same", groups=2)(inputs))
+    with pytest.warns(SlowOpsWarning, match=r"1 x grouped CONV_2D \(4 of 8 channels per group\)"):
+        to_tflite(model, tmp_path / "grouped.tflite")
