@@ -103,4 +103,4 @@ def warn_if_slow(model):
         counts = collections.Counter(slow)
         listed = ", ".join(f"{n} x {name}" for name, n in counts.items())
         warnings.warn(f"XNNPACK will run part of this model on slow paths: {listed}",
-                      SlowOpsWarning, stacklevel=3)
+                      SlowOpsWarning, stacklevel=4)  # the caller of to_tflite
