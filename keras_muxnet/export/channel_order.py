@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_muxnet._keras import keras, register
-from keras_muxnet.export.graph import inputs_of, is_pointwise
+from keras_muxnet.export.graph import Graph, inputs_of, is_pointwise, producer
 from keras_muxnet.layers.channels import ChannelShuffle, ChannelSplit
 
 layers = keras.layers
@@ -63,35 +63,18 @@ class MuxUnit:
     shuffle: object
 
 
-class _Tensors:
-    """Which layers consume each symbolic tensor (a split has two outputs, consumed apart)."""
-
-    def __init__(self, model):
-        self.consumers = {}
-        for layer in model.layers:
-            for tensor in inputs_of(layer):
-                self.consumers.setdefault(id(tensor), []).append(layer)
-
-    def after(self, tensor):
-        return self.consumers.get(id(tensor), [])
-
-    def only_after(self, tensor, kind):
-        after = self.after(tensor)
-        return after[0] if len(after) == 1 and type(after[0]) is kind else None
-
-
 def _made_by(tensor, kind):
-    layer = tensor._keras_history[0]
+    layer = producer(tensor)
     return layer if type(layer) is kind else None
 
 
-def _unit(tensors, split):
+def _unit(graph, split):
     """The MuxUnit starting at `split`, or None if the layers around it do not match."""
     outputs = split.output
     if not isinstance(outputs, (list, tuple)) or len(outputs) != 2:
         return None
     processed, passed = outputs
-    readers = tensors.after(processed)
+    readers = graph.readers(processed)
     expand = [l for l in readers if is_pointwise(l)]
     add = [l for l in readers if type(l) is layers.Add]
     if len(readers) != 2 or len(expand) != 1 or len(add) != 1:
@@ -101,19 +84,19 @@ def _unit(tensors, split):
     if len(add_inputs) != 2 or add_inputs[1] is not processed:
         return None
     project_bn = _made_by(add_inputs[0], layers.BatchNormalization)
-    if project_bn is None or len(tensors.after(add_inputs[0])) != 1:
+    if project_bn is None or len(graph.readers(add_inputs[0])) != 1:
         return None
     project_input = inputs_of(project_bn)[0]
     project = _made_by(project_input, layers.Conv2D)
-    if project is None or not is_pointwise(project) or len(tensors.after(project_input)) != 1:
+    if project is None or not is_pointwise(project) or len(graph.readers(project_input)) != 1:
         return None
-    concat = tensors.only_after(add.output, layers.Concatenate)
-    if concat is None or tensors.only_after(passed, layers.Concatenate) is not concat:
+    concat = graph.only_reader(add.output, layers.Concatenate)
+    if concat is None or graph.only_reader(passed, layers.Concatenate) is not concat:
         return None
     if [id(t) for t in inputs_of(concat)] != [id(add.output), id(passed)] \
             or concat.axis not in (-1, 3):
         return None
-    shuffle = tensors.only_after(concat.output, ChannelShuffle)
+    shuffle = graph.only_reader(concat.output, ChannelShuffle)
     if shuffle is None:
         return None
     return MuxUnit(split, expand[0], project, project_bn, concat, shuffle)
@@ -124,16 +107,16 @@ def find_chains(model):
 
     Returns [(units, final_conv)]. Chains ending anywhere else are left alone.
     """
-    tensors = _Tensors(model)
+    graph = Graph(model)
     units = {}
     for layer in model.layers:
         if type(layer) is ChannelSplit:
-            unit = _unit(tensors, layer)
+            unit = _unit(graph, layer)
             if unit is not None:
                 units[id(layer)] = unit
     following = {}
     for unit in units.values():
-        reader = tensors.only_after(unit.shuffle.output, ChannelSplit)
+        reader = graph.only_reader(unit.shuffle.output, ChannelSplit)
         if reader is not None and id(reader) in units:
             following[id(unit.split)] = units[id(reader)]
     starts = set(units) - {id(u.split) for u in following.values()}
@@ -142,7 +125,7 @@ def find_chains(model):
         chain = [units[start]]
         while id(chain[-1].split) in following:
             chain.append(following[id(chain[-1].split)])
-        readers = tensors.after(chain[-1].shuffle.output)
+        readers = graph.readers(chain[-1].shuffle.output)
         if len(readers) == 1 and is_pointwise(readers[0]):
             chains.append((chain, readers[0]))
     return chains

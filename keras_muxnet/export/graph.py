@@ -30,21 +30,33 @@ def layer_weights(layer):
     return [np.asarray(w) for w in layer.get_weights()]
 
 
+def _only(layers_, kind):
+    return layers_[0] if len(layers_) == 1 and type(layers_[0]) is kind else None
+
+
 class Graph:
-    """Consumers of every layer of a model, by layer."""
+    """Consumers of every layer of a model, by layer and by tensor (a layer with several
+    outputs, such as a channel split, has its outputs read apart)."""
 
     def __init__(self, model):
-        self.consumers = {}
+        self.consumers, self.tensor_readers = {}, {}
         for layer in model.layers:
             for tensor in inputs_of(layer):
                 self.consumers.setdefault(id(producer(tensor)), []).append(layer)
+                self.tensor_readers.setdefault(id(tensor), []).append(layer)
 
     def after(self, layer):
         return self.consumers.get(id(layer), [])
 
     def only_after(self, layer, kind):
-        after = self.after(layer)
-        return after[0] if len(after) == 1 and type(after[0]) is kind else None
+        return _only(self.after(layer), kind)
+
+    def readers(self, tensor):
+        """The layers that take `tensor` as an input."""
+        return self.tensor_readers.get(id(tensor), [])
+
+    def only_reader(self, tensor, kind):
+        return _only(self.readers(tensor), kind)
 
     def before(self, layer, kind):
         inputs = inputs_of(layer)
