@@ -37,19 +37,11 @@ import tensorflow as tf
 from keras_muxnet._keras import keras, register
 from keras_muxnet.export import channel_order
 from keras_muxnet.export.graph import Graph, is_linear, is_pointwise, layer_weights
-from keras_muxnet.layers.branched_depthwise import BranchedDepthwiseConv2D
+from keras_muxnet.layers.branched_depthwise import BranchedDepthwiseConv2D, depthwise_conv
 from keras_muxnet.layers.grouped_conv import GroupedConv2D
 from keras_muxnet.layers.kernel_tiles import XNNPACK_MAX_DEPTHWISE_TAPS, tiled_depthwise_conv2d
 
 layers = keras.layers
-
-
-def _same_depthwise(x, kernel):
-    """Stride-1 'same' depthwise convolution (odd kernel), in <= 25-tap tiles if larger."""
-    k = int(kernel.shape[0])
-    if k * k <= XNNPACK_MAX_DEPTHWISE_TAPS:
-        return tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "SAME")
-    return tiled_depthwise_conv2d(x, kernel, 1, (k - 1) // 2, XNNPACK_MAX_DEPTHWISE_TAPS)
 
 
 @register
@@ -84,19 +76,23 @@ class TiledDepthwiseConv2D(layers.Layer):
                 "pad": self.pad, "use_bias": self.use_bias}
 
 
-def _tiled_depthwise(layer):
-    """A TiledDepthwiseConv2D for a large-kernel Keras DepthwiseConv2D, or None if it does not fit
-    (non-square or even kernel, dilation, a depth multiplier, an activation, asymmetric 'same')."""
+def _is_tileable_depthwise(layer):
+    """A Keras DepthwiseConv2D with more than 25 taps that TiledDepthwiseConv2D can stand for:
+    square odd kernel, no dilation or depth multiplier, linear, symmetric padding."""
     if type(layer) is not layers.DepthwiseConv2D:
-        return None
+        return False
     kh, kw = layer.kernel_size
     strides = tuple(layer.strides)
-    if (kh != kw or kh % 2 == 0
-            or kh * kw <= XNNPACK_MAX_DEPTHWISE_TAPS or layer.depth_multiplier != 1
-            or tuple(layer.dilation_rate) != (1, 1) or not is_linear(layer)
-            or strides[0] != strides[1] or (layer.padding == "same" and strides[0] != 1)):
-        return None
-    return TiledDepthwiseConv2D(kh, strides[0], (kh - 1) // 2 if layer.padding == "same" else 0,
+    return (kh == kw and kh % 2 == 1 and kh * kw > XNNPACK_MAX_DEPTHWISE_TAPS
+            and layer.depth_multiplier == 1 and tuple(layer.dilation_rate) == (1, 1)
+            and is_linear(layer) and strides[0] == strides[1]
+            and (layer.padding == "valid" or strides[0] == 1))
+
+
+def _tiled_depthwise(layer):
+    """The TiledDepthwiseConv2D standing for a tileable Keras DepthwiseConv2D."""
+    k, strides = layer.kernel_size[0], layer.strides[0]
+    return TiledDepthwiseConv2D(k, strides, (k - 1) // 2 if layer.padding == "same" else 0,
                                 layer.use_bias, name=layer.name)
 
 
@@ -124,9 +120,11 @@ class PairSwapDepthwiseConv2D(layers.Layer):
     def call(self, inputs):
         half = inputs.shape[-1] // 2
         swapped = tf.concat([inputs[..., half:], inputs[..., :half]], axis=-1)
-        direct = _same_depthwise(inputs, tf.cast(self.kernel, inputs.dtype))
+        k, taps = self.kernel_size, XNNPACK_MAX_DEPTHWISE_TAPS  # 'same' at stride 1, k odd
+        direct = depthwise_conv(inputs, tf.cast(self.kernel, inputs.dtype), k, 1, taps)
         direct = tf.nn.bias_add(direct, tf.cast(self.bias, inputs.dtype))
-        return direct + _same_depthwise(swapped, tf.cast(self.swapped_kernel, inputs.dtype))
+        return direct + depthwise_conv(swapped, tf.cast(self.swapped_kernel, inputs.dtype), k, 1,
+                                       taps)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -255,7 +253,7 @@ def find_large_kernels(model):
     return [layer for layer in model.layers
             if (isinstance(layer, BranchedDepthwiseConv2D) and layer.max_kernel_taps is None
                 and max(layer.branch_kernel_sizes) ** 2 > XNNPACK_MAX_DEPTHWISE_TAPS)
-            or _tiled_depthwise(layer) is not None]
+            or _is_tileable_depthwise(layer)]
 
 
 @dataclasses.dataclass
@@ -377,8 +375,9 @@ def for_inference(model, tile_large_kernels=True):
         return model, 0
     replacements, new_weights = {}, {}
     for layer in large:
-        replacements[layer.name] = _tiled_depthwise(layer) or layer.__class__.from_config(
-            {**layer.get_config(), "max_kernel_taps": XNNPACK_MAX_DEPTHWISE_TAPS})
+        replacements[layer.name] = _tiled_depthwise(layer) if _is_tileable_depthwise(layer) else \
+            layer.__class__.from_config(
+                {**layer.get_config(), "max_kernel_taps": XNNPACK_MAX_DEPTHWISE_TAPS})
     for stem in stems:
         new_weights.update(_stem_weights(stem))
         replacements[stem.normalization.name] = FoldedAway(name=stem.normalization.name)
