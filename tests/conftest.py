@@ -1,4 +1,5 @@
-"""Shared test fixtures: the reference vectors and the Keras-mode markers."""
+"""Shared test fixtures: the authors' reference data (shipped in tests/data/parity) and the
+Keras-mode markers."""
 
 import os
 import pathlib
@@ -6,25 +7,50 @@ import pathlib
 import pytest
 
 from keras_muxnet._keras import LEGACY_KERAS
+from keras_muxnet.testing import load_model_reference, write_training_checkpoint
 
 # No test may reach the network: weights="imagenet" never downloads unless a test asks for it
 # (the download tests serve a file from loopback and lift this themselves).
 os.environ.setdefault("KERAS_MUXNET_OFFLINE", "1")
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-
-
-def parity_dir():
-    """Reference outputs of the authors' PyTorch code: $KERAS_MUXNET_PARITY_DIR or ../shared/parity."""
-    return pathlib.Path(os.environ.get("KERAS_MUXNET_PARITY_DIR", REPO.parent / "shared" / "parity"))
+PARITY = REPO / "tests" / "data" / "parity"
 
 
 @pytest.fixture(scope="session")
 def parity():
-    path = parity_dir()
-    if not path.is_dir():
-        pytest.fail(f"reference vectors not found at {path}; set KERAS_MUXNET_PARITY_DIR")
-    return path
+    """The folder of reference outputs of the authors' PyTorch code (see its README)."""
+    return PARITY
+
+
+@pytest.fixture(scope="session")
+def model_reference():
+    """variant -> `keras_muxnet.testing.ModelReference` (weights regenerated once per session)."""
+    cache = {}
+
+    def get(variant):
+        if variant not in cache:
+            cache[variant] = load_model_reference(PARITY / f"{variant}_seeded0.npz")
+        return cache[variant]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def authors_checkpoint(model_reference, tmp_path_factory):
+    """variant -> path of a checkpoint in the authors' training format (written once per session:
+    `state_dict_ema` is the reference, `state_dict` a perturbed half-precision copy)."""
+    pytest.importorskip("torch")
+    folder = tmp_path_factory.mktemp("authors_checkpoints")
+    cache = {}
+
+    def get(variant):
+        if variant not in cache:
+            cache[variant] = write_training_checkpoint(model_reference(variant),
+                                                       folder / f"{variant}_seeded0.pth")
+        return cache[variant]
+
+    return get
 
 
 def pytest_collection_modifyitems(config, items):

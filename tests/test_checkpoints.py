@@ -15,8 +15,8 @@ from keras_muxnet.checkpoints import CheckpointError, read_checkpoint
 
 
 @pytest.fixture(scope="module")
-def training_checkpoint(parity):
-    return torch.load(parity / "muxnet_m_seed0.pth", map_location="cpu", weights_only=True)
+def training_checkpoint(authors_checkpoint):
+    return torch.load(authors_checkpoint("muxnet_m"), map_location="cpu", weights_only=True)
 
 
 def _numpy(state_dict):
@@ -30,16 +30,17 @@ def _assert_same(arrays, state_dict):
         np.testing.assert_array_equal(arrays[key], value, err_msg=key)
 
 
-def test_training_checkpoint_prefers_ema_weights(parity, training_checkpoint):
-    checkpoint = read_checkpoint(parity / "muxnet_m_seed0.pth")
+def test_training_checkpoint_prefers_ema_weights(authors_checkpoint, training_checkpoint):
+    checkpoint = read_checkpoint(authors_checkpoint("muxnet_m"))
     assert checkpoint.entry == "state_dict_ema"
     assert (checkpoint.arch, checkpoint.epoch) == ("muxnet_m", training_checkpoint["epoch"])
     _assert_same(checkpoint.state_dict, training_checkpoint["state_dict_ema"])
     assert checkpoint.state_dict["conv_stem.weight"].dtype == np.float32
 
 
-def test_use_state_dict_takes_the_plain_weights_widened_to_float32(parity, training_checkpoint):
-    checkpoint = read_checkpoint(parity / "muxnet_m_seed0.pth", use_state_dict=True)
+def test_use_state_dict_takes_the_plain_weights_widened_to_float32(authors_checkpoint,
+                                                                    training_checkpoint):
+    checkpoint = read_checkpoint(authors_checkpoint("muxnet_m"), use_state_dict=True)
     assert checkpoint.entry == "state_dict"
     assert training_checkpoint["state_dict"]["conv_stem.weight"].dtype == torch.float16
     assert checkpoint.state_dict["conv_stem.weight"].dtype == np.float32
@@ -106,8 +107,8 @@ def test_malicious_pickle_never_runs(tmp_path, kind):
 
 
 @pytest.mark.parametrize("damage", ["truncated", "head_only", "empty", "garbage"])
-def test_damaged_checkpoint_is_a_clear_error(tmp_path, parity, damage):
-    data = (parity / "muxnet_m_seed0.pth").read_bytes()
+def test_damaged_checkpoint_is_a_clear_error(tmp_path, authors_checkpoint, damage):
+    data = authors_checkpoint("muxnet_m").read_bytes()
     contents = {"truncated": data[: len(data) // 2], "head_only": data[:200], "empty": b"",
                 "garbage": np.random.default_rng(0).bytes(4096)}[damage]
     path = tmp_path / "broken.pth"

@@ -10,6 +10,7 @@ import tensorflow as tf
 import torch
 
 from keras_muxnet import architectures
+from keras_muxnet._files import sha256_of
 from keras_muxnet._keras import keras
 from keras_muxnet.conversion import ConversionError, convert_checkpoint, convert_state_dict
 from keras_muxnet.models import MUXNet
@@ -21,7 +22,7 @@ NON_SQUARE = (128, 160)
 
 
 @pytest.fixture(scope="module")
-def convert_parity(parity, tmp_path_factory):
+def convert_parity(authors_checkpoint, model_reference, tmp_path_factory):
     """variant -> (variant, ConvertedFile, reference npz): each parity checkpoint converted once
     through the public file-to-file path."""
     done = {}
@@ -29,8 +30,8 @@ def convert_parity(parity, tmp_path_factory):
     def get(variant):
         if variant not in done:
             output = tmp_path_factory.mktemp(variant) / f"{variant}.weights.h5"
-            result = convert_checkpoint(parity / f"{variant}_seed0.pth", variant, output)
-            done[variant] = variant, result, np.load(parity / f"{variant}_seed0.npz")
+            result = convert_checkpoint(authors_checkpoint(variant), variant, output)
+            done[variant] = variant, result, model_reference(variant)
         return done[variant]
 
     return get
@@ -41,19 +42,15 @@ def converted(request, convert_parity):
     return convert_parity(request.param)
 
 
-def _nhwc(reference):
-    return reference["input_nchw"].transpose(0, 2, 3, 1)
-
-
 @pytest.mark.both_modes
 def test_reproduces_the_authors_logits_and_features_at_224(converted):
     variant, result, reference = converted
     model = MUXNet(variant, weights=result.path, include_preprocessing=False,
                    classifier_activation=None)
     features_model = keras.Model(model.input, [model.get_layer("avg_pool").output, model.output])
-    features, logits = (np.asarray(t) for t in features_model(_nhwc(reference), training=False))
-    np.testing.assert_allclose(logits, reference["logits"], rtol=0, atol=TOLERANCE)
-    np.testing.assert_allclose(features, reference["features"], rtol=0, atol=TOLERANCE)
+    features, logits = (np.asarray(t) for t in features_model(reference.input_nhwc, training=False))
+    np.testing.assert_allclose(logits, reference.logits, rtol=0, atol=TOLERANCE)
+    np.testing.assert_allclose(features, reference.features, rtol=0, atol=TOLERANCE)
     assert result.entry == "state_dict_ema"
 
 
@@ -72,17 +69,17 @@ def test_same_computation_at_a_non_square_size(convert_parity):
     variant, result, reference = convert_parity("muxnet_m")
     common = dict(include_top=False, pooling="avg", weights=result.path, include_preprocessing=False)
     any_size = MUXNet(variant, input_shape=(None, None, 3), **common)
-    np.testing.assert_allclose(any_size(_nhwc(reference), training=False), reference["features"],
+    np.testing.assert_allclose(any_size(reference.input_nhwc, training=False), reference.features,
                                rtol=0, atol=TOLERANCE)
 
     fixed = MUXNet(variant, input_shape=(*NON_SQUARE, 3), **common)
     for layer in fixed.layers:
         for mine, theirs in zip(layer.get_weights(), any_size.get_layer(layer.name).get_weights()):
             np.testing.assert_array_equal(mine, theirs, err_msg=layer.name)
-    x = tf.image.resize(_nhwc(reference), NON_SQUARE, method="bicubic").numpy()
+    x = tf.image.resize(reference.input_nhwc, NON_SQUARE, method="bicubic").numpy()
     at_size = np.asarray(fixed(x, training=False))
     np.testing.assert_allclose(at_size, any_size(x, training=False), rtol=0, atol=1e-5)
-    assert np.abs(at_size - reference["features"]).max() > 1e-3  # it really ran at 128x160
+    assert np.abs(at_size - reference.features).max() > 1e-3  # it really ran at 128x160
 
 
 @pytest.mark.both_modes
@@ -90,23 +87,24 @@ def test_converted_file_is_byte_for_byte_the_one_in_the_manifest(converted):
     """Same bytes in Keras 3 and tf_keras: anyone can rebuild a weight file and check its sha256."""
     variant, result, _ = converted
     example = json.loads((REPO / "weights" / "manifest.json").read_text())["parity_examples"][variant]
-    assert result.source_sha256 == example["source_sha256"]
+    assert sha256_of(REPO / "tests" / "data" / "parity" / f"{variant}_seeded0.npz") == \
+        example["reference_sha256"]
     assert result.sha256 == example["converted_sha256"]
 
 
-def test_checkpoint_of_the_other_variant_is_named_and_nothing_written(parity, tmp_path):
+def test_checkpoint_of_the_other_variant_is_named_and_nothing_written(authors_checkpoint, tmp_path):
     output = tmp_path / "out.weights.h5"
     with pytest.raises(ConversionError, match="is a muxnet_l checkpoint .* not muxnet_m; convert "
                                               "it with --model muxnet_l"):
-        convert_checkpoint(parity / "muxnet_l_seed0.pth", "muxnet_m", output)
+        convert_checkpoint(authors_checkpoint("muxnet_l"), "muxnet_m", output)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_raw_state_dict_of_the_other_variant_lists_every_problem(parity, tmp_path):
+def test_raw_state_dict_of_the_other_variant_lists_every_problem(model_reference, tmp_path):
     """Without an `arch` to read, the key-by-key check finds the mismatch."""
-    ema = torch.load(parity / "muxnet_m_seed0.pth", weights_only=True)["state_dict_ema"]
     source = tmp_path / "state_dict.pth"
-    torch.save(ema, source)
+    torch.save({k: torch.from_numpy(v) for k, v in model_reference("muxnet_m").state_dict.items()},
+               source)
     output = tmp_path / "out.weights.h5"
     with pytest.raises(ConversionError) as error:
         convert_checkpoint(source, "muxnet_l", output)
@@ -115,10 +113,9 @@ def test_raw_state_dict_of_the_other_variant_lists_every_problem(parity, tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state_dict.pth"]
 
 
-def test_renamed_extra_and_reshaped_tensors_are_all_listed(parity):
+def test_renamed_extra_and_reshaped_tensors_are_all_listed(model_reference):
     spec = architectures.MUXNET_M
-    state_dict = {k: v.numpy() for k, v in torch.load(
-        parity / "muxnet_m_seed0.pth", weights_only=True)["state_dict_ema"].items()}
+    state_dict = dict(model_reference("muxnet_m").state_dict)
     state_dict["conv_head.weights"] = state_dict.pop("conv_head.weight")
     state_dict["aux_head.bias"] = np.zeros(3, "float32")
     state_dict["bn2.bias"] = state_dict["bn2.bias"][:-1]
@@ -132,16 +129,16 @@ def test_renamed_extra_and_reshaped_tensors_are_all_listed(parity):
 
 @pytest.mark.parametrize("name, problem", [("out.h5", "must end with .weights.h5"),
                                            ("missing/out.weights.h5", "does not exist")])
-def test_bad_output_path_fails_before_reading_anything(parity, tmp_path, name, problem):
+def test_bad_output_path_fails_before_reading_anything(authors_checkpoint, tmp_path, name, problem):
     with pytest.raises(ValueError, match=problem):
-        convert_checkpoint(parity / "muxnet_m_seed0.pth", "muxnet_m", tmp_path / name)
+        convert_checkpoint(authors_checkpoint("muxnet_m"), "muxnet_m", tmp_path / name)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_failed_conversion_leaves_an_existing_output_untouched(parity, tmp_path):
+def test_failed_conversion_leaves_an_existing_output_untouched(authors_checkpoint, tmp_path):
     output = tmp_path / "out.weights.h5"
     output.write_bytes(b"previous result")
     with pytest.raises(ConversionError):
-        convert_checkpoint(parity / "muxnet_l_seed0.pth", "muxnet_m", output)
+        convert_checkpoint(authors_checkpoint("muxnet_l"), "muxnet_m", output)
     assert output.read_bytes() == b"previous result"
     assert [p.name for p in tmp_path.iterdir()] == ["out.weights.h5"]

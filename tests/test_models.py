@@ -10,10 +10,8 @@ from tests.helpers import assert_close, save_and_reload
 pytestmark = pytest.mark.both_modes
 
 
-def _reference_model(parity, name, **kwargs):
-    torch = pytest.importorskip("torch")
-    checkpoint = torch.load(parity / f"muxnet_{name}_seed0.pth", map_location="cpu", weights_only=True)
-    state = {k: v.numpy() for k, v in checkpoint["state_dict_ema"].items()}
+def _reference_model(reference, name, **kwargs):
+    state = reference.state_dict
     model = MUXNet(name, weights=None, include_preprocessing=False, classifier_activation=None, **kwargs)
     conversion.assign(model, conversion.convert_state_dict(state, model, keras_muxnet.get_spec(name)))
     return model
@@ -21,13 +19,13 @@ def _reference_model(parity, name, **kwargs):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["m", "l"])
-def test_reproduces_the_authors_logits(parity, name):
-    reference = np.load(parity / f"muxnet_{name}_seed0.npz")
-    model = _reference_model(parity, name)
-    x = reference["input_nchw"].transpose(0, 2, 3, 1)
-    assert_close(model.predict(x, verbose=0), reference["logits"], 1e-4)
+def test_reproduces_the_authors_logits(model_reference, name):
+    reference = model_reference(f"muxnet_{name}")
+    model = _reference_model(reference, name)
+    x = reference.input_nhwc
+    assert_close(model.predict(x, verbose=0), reference.logits, 1e-4)
     features = keras.Model(model.input, model.get_layer("avg_pool").output)
-    assert_close(features.predict(x, verbose=0), reference["features"], 1e-4)
+    assert_close(features.predict(x, verbose=0), reference.features, 1e-4)
 
 
 @pytest.mark.slow

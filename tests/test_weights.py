@@ -31,18 +31,13 @@ def home(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def converted_m(parity, tmp_path_factory):
+def converted_m(authors_checkpoint, tmp_path_factory):
     path = tmp_path_factory.mktemp("converted") / "muxnet_m.weights.h5"
-    return convert_checkpoint(parity / "muxnet_m_seed0.pth", "muxnet_m", path).path
+    return convert_checkpoint(authors_checkpoint("muxnet_m"), "muxnet_m", path).path
 
 
 def _files(folder):
     return sorted(str(p.relative_to(folder)) for p in pathlib.Path(folder).rglob("*") if p.is_file())
-
-
-def _reference(parity, variant):
-    reference = np.load(parity / f"{variant}_seed0.npz")
-    return reference["input_nchw"].transpose(0, 2, 3, 1), reference
 
 
 def test_home_defaults_under_keras_models(monkeypatch):
@@ -74,14 +69,15 @@ def test_missing_weights_say_where_to_get_them_and_the_exact_command(home):
     assert not home.exists()
 
 
-def test_installed_weights_load_backbone_only_without_top(home, converted_m, parity):
-    installed = weights_cache.install(converted_m, "muxnet_m", source="parity")
+def test_installed_weights_load_backbone_only_without_top(home, converted_m, model_reference):
+    installed = weights_cache.install(converted_m, "muxnet_m", source="reference")
     record = json.loads(weights_cache.record_path("muxnet_m").read_text())
     assert record["sha256"] == sha256_of(installed) == sha256_of(converted_m)
-    x, reference = _reference(parity, "muxnet_m")
+    reference = model_reference("muxnet_m")
     model = MUXNetM(weights="imagenet", input_shape=(None, None, 3), **BACKBONE)
     assert "predictions" not in [layer.name for layer in model.layers]
-    np.testing.assert_allclose(model(x, training=False), reference["features"], rtol=0, atol=TOLERANCE)
+    np.testing.assert_allclose(model(reference.input_nhwc, training=False), reference.features,
+                               rtol=0, atol=TOLERANCE)
 
 
 @pytest.mark.parametrize("damage", ["changed_byte", "missing_record"])
@@ -137,9 +133,11 @@ def test_offline_never_tries_the_known_url(home, known_url_refuses, monkeypatch,
 
 
 @pytest.fixture
-def loopback_server(parity):
-    """Serves the parity folder on 127.0.0.1 (never a real host)."""
-    handler = functools.partial(_QuietHandler, directory=str(parity))
+def loopback_server(authors_checkpoint):
+    """Serves the folder of the authors'-format checkpoints on 127.0.0.1 (never a real host)."""
+    folder = authors_checkpoint("muxnet_l").parent
+    (folder / "README.md").write_text("not a checkpoint\n")
+    handler = functools.partial(_QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -153,19 +151,19 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def test_download_convert_install_then_load_offline(home, loopback_server, parity):
+def test_download_convert_install_then_load_offline(home, loopback_server, authors_checkpoint):
     """The downloaded checkpoint becomes, byte for byte, the converted file that
     tests/test_conversion.py checks against the authors' outputs (manifest parity example)."""
-    url = f"{loopback_server}/muxnet_l_seed0.pth"
+    url = f"{loopback_server}/muxnet_l_seeded0.pth"
     path = weights_cache.imagenet_weights(architectures.MUXNET_L, url=url)
     record = json.loads(weights_cache.record_path("muxnet_l").read_text())
     assert record["source"] == url
-    assert record["source_sha256"] == sha256_of(parity / "muxnet_l_seed0.pth")
+    assert record["source_sha256"] == sha256_of(authors_checkpoint("muxnet_l"))
     example = json.loads((REPO / "weights" / "manifest.json").read_text())["parity_examples"]
     assert record["sha256"] == sha256_of(path) == example["muxnet_l"]["converted_sha256"]
-    assert _files(home) == ["downloads/muxnet_l_seed0.pth", "muxnet_l_imagenet.json",
+    assert _files(home) == ["downloads/muxnet_l_seeded0.pth", "muxnet_l_imagenet.json",
                             "muxnet_l_imagenet.weights.h5"]
-    unreachable = f"http://127.0.0.1:{_closed_port()}/muxnet_l_seed0.pth"
+    unreachable = f"http://127.0.0.1:{_closed_port()}/muxnet_l_seeded0.pth"
     assert weights_cache.imagenet_weights(architectures.MUXNET_L, url=unreachable) == path
 
 
@@ -176,11 +174,12 @@ def test_downloaded_file_that_is_no_checkpoint_is_deleted(home, loopback_server)
     assert _files(home) == []
 
 
-def test_pytorch_checkpoint_path_is_converted_on_the_fly(parity):
-    x, reference = _reference(parity, "muxnet_m")
-    model = MUXNet("muxnet_m", weights=parity / "muxnet_m_seed0.pth", input_shape=(None, None, 3),
+def test_pytorch_checkpoint_path_is_converted_on_the_fly(authors_checkpoint, model_reference):
+    reference = model_reference("muxnet_m")
+    model = MUXNet("muxnet_m", weights=authors_checkpoint("muxnet_m"), input_shape=(None, None, 3),
                    **BACKBONE)
-    np.testing.assert_allclose(model(x, training=False), reference["features"], rtol=0, atol=TOLERANCE)
+    np.testing.assert_allclose(model(reference.input_nhwc, training=False), reference.features,
+                               rtol=0, atol=TOLERANCE)
 
 
 TINY = architectures.MUXNetSpec(

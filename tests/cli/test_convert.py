@@ -21,11 +21,11 @@ def _files(folder):
 
 
 @pytest.mark.both_modes
-def test_convert_install_then_weights_imagenet_loads(parity, tmp_path, monkeypatch, capsys):
+def test_convert_install_then_weights_imagenet_loads(authors_checkpoint, model_reference, tmp_path, monkeypatch, capsys):
     home = tmp_path / "home"
     monkeypatch.setenv(weights_cache.HOME_ENV, str(home))
     output = tmp_path / "muxnet_m.weights.h5"
-    code = main(["convert", str(parity / "muxnet_m_seed0.pth"), "--model", "muxnet_m",
+    code = main(["convert", str(authors_checkpoint("muxnet_m")), "--model", "muxnet_m",
                  "--output", str(output), "--install"])
     printed = capsys.readouterr().out
     assert code == 0
@@ -33,15 +33,15 @@ def test_convert_install_then_weights_imagenet_loads(parity, tmp_path, monkeypat
     assert sha256_of(output) == sha256_of(home / "muxnet_m_imagenet.weights.h5")
 
     model = MUXNetM(weights="imagenet", include_preprocessing=False, classifier_activation=None)
-    reference = np.load(parity / "muxnet_m_seed0.npz")
-    logits = model(reference["input_nchw"].transpose(0, 2, 3, 1), training=False)
-    np.testing.assert_allclose(logits, reference["logits"], rtol=0, atol=1e-4)
+    reference = model_reference("muxnet_m")
+    logits = model(reference.input_nhwc, training=False)
+    np.testing.assert_allclose(logits, reference.logits, rtol=0, atol=1e-4)
 
 
-def test_install_without_output_and_use_state_dict(parity, tmp_path, monkeypatch, capsys):
+def test_install_without_output_and_use_state_dict(authors_checkpoint, tmp_path, monkeypatch, capsys):
     home = tmp_path / "home"
     monkeypatch.setenv(weights_cache.HOME_ENV, str(home))
-    code = main(["convert", str(parity / "muxnet_m_seed0.pth"), "--model", "muxnet_m",
+    code = main(["convert", str(authors_checkpoint("muxnet_m")), "--model", "muxnet_m",
                  "--install", "--use-state-dict"])
     assert code == 0
     assert "used 'state_dict'" in capsys.readouterr().out
@@ -58,8 +58,8 @@ def _run(*args, home=None):
                           capture_output=True, text=True, env=env, timeout=120)
 
 
-def test_output_in_a_missing_folder(parity, tmp_path):
-    result = _run(str(parity / "muxnet_m_seed0.pth"), "--model", "muxnet_m",
+def test_output_in_a_missing_folder(authors_checkpoint, tmp_path):
+    result = _run(str(authors_checkpoint("muxnet_m")), "--model", "muxnet_m",
                   "--output", str(tmp_path / "nowhere" / "m.weights.h5"))
     assert result.returncode == 2
     assert "the folder" in result.stderr and "nowhere' does not exist" in result.stderr
@@ -73,16 +73,16 @@ def test_output_in_a_missing_folder(parity, tmp_path):
     (["--model", "muxnet_m"], "nothing to do: give --output"),
     (["--model", "muxnet_l", "--install"], "not muxnet_l; convert it with --model muxnet_m"),
 ])
-def test_bad_invocations_write_nothing(parity, tmp_path, args, message):
+def test_bad_invocations_write_nothing(authors_checkpoint, tmp_path, args, message):
     home = tmp_path / "home"
-    result = _run(str(parity / "muxnet_m_seed0.pth"), *[a.format(tmp=tmp_path) for a in args],
+    result = _run(str(authors_checkpoint("muxnet_m")), *[a.format(tmp=tmp_path) for a in args],
                   home=home)
     assert result.returncode == 2
     assert message in result.stderr
     assert _files(tmp_path) == [] and not home.exists()
 
 
-def test_unpublished_variant_is_not_a_choice(parity):
-    result = _run(str(parity / "muxnet_m_seed0.pth"), "--model", "muxnet_s", "--install")
+def test_unpublished_variant_is_not_a_choice(authors_checkpoint):
+    result = _run(str(authors_checkpoint("muxnet_m")), "--model", "muxnet_s", "--install")
     assert result.returncode == 2
     assert "invalid choice: 'muxnet_s'" in result.stderr
