@@ -18,6 +18,8 @@ from keras_muxnet._keras import keras
 
 PEERS = ("MobileNetV3Large", "MobileNetV3Small", "MobileNetV2", "EfficientNetB0")
 RUNTIMES = ("tflite", "keras")
+MODES = ("predict", "train")  # keras runtime: predict_on_batch or train_on_batch
+JIT_COMPILE = {"auto": "auto", "on": True, "off": False}
 PEER_SIZE = 224
 
 
@@ -38,6 +40,9 @@ class Record:
     ratio_vs: float = float("nan")
     vs: str = ""
     rewrite: bool = True
+    mode: str = "predict"
+    size: int = PEER_SIZE
+    jit_compile: str = "auto"
 
 
 def build_model(name, size=PEER_SIZE):
@@ -77,24 +82,36 @@ class _TFLiteRunner:
 
 
 class _KerasRunner:
-    def __init__(self, model, quantize, threads, batch, rewrite, seed=0):
+    """One `predict_on_batch` or `train_on_batch` (SGD, cross-entropy) of a compiled model:
+    what a Keras user runs, Keras' own step function included."""
+
+    def __init__(self, model, quantize, threads, batch, rewrite, seed=0, mode="predict",
+                 jit_compile="auto"):
         import tensorflow as tf
 
         if quantize != "none":
             raise ValueError("--runtime keras measures float models only; use --runtime tflite "
                              "for int8")
-        if rewrite:
+        if rewrite and mode == "predict":
             from keras_muxnet.export.rewrite import for_inference
 
             model, _ = for_inference(model)
         shape = tuple(model.inputs[0].shape[1:])
-        self.x = tf.constant(np.random.default_rng(seed).uniform(0, 255, (batch,) + shape),
-                             tf.float32)
-        self.function = tf.function(lambda x: model(x, training=False))
-        self.function(self.x)
+        rng = np.random.default_rng(seed)
+        self.x = tf.constant(rng.uniform(0, 255, (batch,) + shape), tf.float32)
+        classes = int(model.outputs[0].shape[-1])
+        self.y = tf.constant(rng.integers(0, classes, batch))
+        model.compile(optimizer=keras.optimizers.SGD(1e-4),
+                      loss=keras.losses.SparseCategoricalCrossentropy(),
+                      jit_compile=JIT_COMPILE[jit_compile])
+        self.model, self.mode = model, mode
+        self()
 
     def __call__(self):
-        self.function(self.x).numpy()
+        if self.mode == "train":
+            self.model.train_on_batch(self.x, self.y)
+        else:
+            self.model.predict_on_batch(self.x)
 
 
 def time_interleaved(runners, rounds=15, runs_per_round=10, warmup=5):
@@ -113,12 +130,14 @@ def time_interleaved(runners, rounds=15, runs_per_round=10, warmup=5):
 
 
 def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize="none", threads=1,
-              batch=1, rounds=15, runs_per_round=10, rewrite=True, log=print):
+              batch=1, rounds=15, runs_per_round=10, rewrite=True, log=print, mode="predict",
+              size=PEER_SIZE, jit_compile="auto"):
     """Measure `models` and `vs` side by side; returns a list of Record (the `vs` model last).
 
-    Models are names (MUXNet variants or PEERS, built with random weights at 224x224) or Keras
-    models. `rewrite` applies the export-time rewrite (a no-op for models without grouped
-    convolutions, such as the peers).
+    Models are names (MUXNet variants or PEERS, built with random weights at size x size) or
+    Keras models. `rewrite` applies the export-time rewrite (a no-op for models without grouped
+    convolutions, such as the peers; never in training). The keras runtime times `mode`
+    ('predict' or 'train' steps), compiled with `jit_compile` ('auto', 'on', 'off').
     """
     from keras_muxnet import profiler
 
@@ -128,18 +147,27 @@ def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize="none", 
         raise ValueError(f"unknown quantize {quantize!r}; choose 'none' or 'int8'")
     if threads < 1 or batch < 1:
         raise ValueError("threads and batch must be at least 1")
+    if mode not in MODES or jit_compile not in JIT_COMPILE:
+        raise ValueError(f"unknown mode {mode!r} or jit_compile {jit_compile!r}; choose from "
+                         f"{MODES} and {tuple(JIT_COMPILE)}")
+    if runtime == "tflite" and (mode != "predict" or jit_compile != "auto"):
+        raise ValueError("--mode train and --jit-compile need --runtime keras")
+    rewrite = rewrite and mode == "predict"
     built = {}
     for item in [*models, *([vs] if vs is not None else [])]:
-        model = build_model(item) if isinstance(item, str) else item
+        model = build_model(item, size) if isinstance(item, str) else item
         built.setdefault(item if isinstance(item, str) else model.name, model)
     names = list(built)
     vs = (vs if isinstance(vs, str) else vs.name) if vs is not None else None
-    make = _TFLiteRunner if runtime == "tflite" else _KerasRunner
     runners, profiles = {}, {}
     for name, model in built.items():
         profiles[name] = profiler.profile(model)
-        log(f"preparing {name} ({runtime}, {quantize})")
-        runners[name] = make(model, quantize, threads, batch, rewrite)
+        log(f"preparing {name} ({runtime}, {quantize}, {mode})")
+        if runtime == "tflite":
+            runners[name] = _TFLiteRunner(model, quantize, threads, batch, rewrite)
+        else:
+            runners[name] = _KerasRunner(model, quantize, threads, batch, rewrite, mode=mode,
+                                         jit_compile=jit_compile)
     samples = time_interleaved(runners, rounds, runs_per_round)
     records = []
     for name in names:
@@ -147,7 +175,9 @@ def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize="none", 
         records.append(Record(model=name, runtime=runtime, quantize=quantize, threads=threads,
                               batch=batch, latency_ms_median=median, latency_ms_q1=q1,
                               latency_ms_q3=q3, params=profiles[name].params,
-                              madds=profiles[name].madds, vs=vs or "", rewrite=rewrite))
+                              madds=profiles[name].madds, vs=vs or "", rewrite=rewrite,
+                              mode=mode, size=int(built[name].inputs[0].shape[1]),
+                              jit_compile=jit_compile))
     if vs:
         reference = records[names.index(vs)].latency_ms_median
         for record in records:

@@ -14,6 +14,11 @@ def register(subparsers):
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=15, help="interleaved timing rounds")
     parser.add_argument("--runs-per-round", type=int, default=10)
+    parser.add_argument("--mode", choices=("predict", "train"), default="predict",
+                        help="keras runtime: time predict_on_batch or train_on_batch")
+    parser.add_argument("--size", type=int, default=224, help="input height and width")
+    parser.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto",
+                        help="keras runtime: model.compile(jit_compile=...); Keras' default auto")
     parser.add_argument("--no-rewrite", action="store_true",
                         help="export MUXNets as built, without the export-time speed rewrite")
     parser.add_argument("--json", metavar="OUT", help="write the records as a JSON list")
@@ -26,9 +31,11 @@ def run(args):
     records = benchmark.benchmark(args.models, vs=args.vs, runtime=args.runtime,
                                   quantize=args.quantize, threads=args.threads, batch=args.batch,
                                   rounds=args.rounds, runs_per_round=args.runs_per_round,
-                                  rewrite=not args.no_rewrite)
+                                  rewrite=not args.no_rewrite, mode=args.mode, size=args.size,
+                                  jit_compile=args.jit_compile)
+    what = f"{args.mode}, jit_compile {args.jit_compile}, " if args.runtime == "keras" else ""
     print(f"\n{benchmark.machine()}; {args.threads} thread(s), batch {args.batch}, "
-          f"224x224, random weights; ratio = median / {args.vs}'s median")
+          f"{args.size}x{args.size}, {what}random weights; ratio = median / {args.vs}'s median")
     print(benchmark.format_table(records))
     if args.json:
         print(f"wrote {benchmark.write_json(records, args.json)}")
