@@ -5,9 +5,10 @@ same in Keras 3 and tf_keras, tfmot can annotate it, and each weight has a name 
 keras.applications' `block2a_expand_conv` that the checkpoint converter relies on.
 """
 
-from keras_muxnet._keras import keras
+from keras_muxnet._keras import LEGACY_KERAS, keras
 from keras_muxnet.layers import (ChannelShuffle, ChannelSplit, MixedDepthwiseConv2D, MuxConv2D,
                                  symmetric_padding)
+from keras_muxnet.layers.fused_batch_norm import BatchNormalization as FusedBatchNormalization
 from keras_muxnet.layers.grouped_conv import GroupedConv2D
 from keras_muxnet.layers.channels import processed_channels
 
@@ -24,7 +25,9 @@ DENSE_INITIALIZER = {"class_name": "VarianceScaling",
 
 
 def batch_norm(name):
-    return layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name)
+    """BatchNorm with the authors' constants; on TF's fused kernel (tf_keras' own BN already is)."""
+    kind = layers.BatchNormalization if LEGACY_KERAS else FusedBatchNormalization
+    return kind(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name)
 
 
 def conv_1x1(filters, name, use_bias=False):

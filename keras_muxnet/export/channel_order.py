@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_muxnet._keras import keras, register
-from keras_muxnet.export.graph import Graph, inputs_of, is_pointwise, producer
+from keras_muxnet.export.graph import Graph, inputs_of, is_kind, is_pointwise, producer
 from keras_muxnet.layers.channels import ChannelShuffle, ChannelSplit
 
 layers = keras.layers
@@ -65,7 +65,7 @@ class MuxUnit:
 
 def _made_by(tensor, kind):
     layer = producer(tensor)
-    return layer if type(layer) is kind else None
+    return layer if is_kind(layer, kind) else None
 
 
 def _unit(graph, split):

@@ -8,6 +8,7 @@ few questions they ask. Layers are expected to be called once (true of the build
 import numpy as np
 
 from keras_muxnet._keras import keras
+from keras_muxnet.layers.fused_batch_norm import BatchNormalization as FusedBatchNormalization
 
 layers = keras.layers
 
@@ -30,8 +31,15 @@ def layer_weights(layer):
     return [np.asarray(w) for w in layer.get_weights()]
 
 
+def is_kind(layer, kind):
+    """`type(layer) is kind`, exact (tf_keras' DepthwiseConv2D subclasses Conv2D), except that
+    the builders' FusedBatchNormalization counts as the BatchNormalization it computes."""
+    return type(layer) is kind or (kind is layers.BatchNormalization
+                                   and type(layer) is FusedBatchNormalization)
+
+
 def _only(layers_, kind):
-    return layers_[0] if len(layers_) == 1 and type(layers_[0]) is kind else None
+    return layers_[0] if len(layers_) == 1 and is_kind(layers_[0], kind) else None
 
 
 class Graph:
@@ -61,7 +69,7 @@ class Graph:
     def before(self, layer, kind):
         inputs = inputs_of(layer)
         made_by = producer(inputs[0]) if len(inputs) == 1 else None
-        return made_by if type(made_by) is kind and len(self.after(made_by)) == 1 else None
+        return made_by if is_kind(made_by, kind) and len(self.after(made_by)) == 1 else None
 
 
 def is_linear(layer):
