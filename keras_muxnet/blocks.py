@@ -82,8 +82,9 @@ def squeeze_excite(x, reduced, activation, name):
     s = layers.GlobalAveragePooling2D(keepdims=True, name=name + "se_squeeze")(x)
     s = layers.Conv2D(reduced, 1, activation=activation, kernel_initializer=CONV_INITIALIZER,
                       name=name + "se_reduce")(s)
+    # float32 under a mixed precision policy: the gate's sigmoid saturates early in low precision
     s = layers.Conv2D(x.shape[-1], 1, activation="sigmoid", kernel_initializer=CONV_INITIALIZER,
-                      name=name + "se_expand")(s)
+                      dtype="float32", name=name + "se_expand")(s)
     return layers.Multiply(name=name + "se_excite")([x, s])
 
 

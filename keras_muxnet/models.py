@@ -67,7 +67,7 @@ def MUXNet(spec, include_top=True, weights="imagenet", input_tensor=None, input_
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
         if dropout_rate > 0:
             x = layers.Dropout(dropout_rate, name="top_dropout")(x)
-        x = layers.Dense(classes, activation=classifier_activation,
+        x = layers.Dense(classes, activation=classifier_activation, dtype="float32",  # softmax
                          kernel_initializer=blocks.DENSE_INITIALIZER, name="predictions")(x)
     elif pooling == "avg":
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)

@@ -28,6 +28,8 @@ def parse_args(argv=None):
     parser.add_argument("--multi-label", action="store_true", help="sigmoid outputs, AUROC (ChestX-Ray14 style)")
     parser.add_argument("--label-offset", type=int, default=0)
     parser.add_argument("--sync-bn", action="store_true")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="mixed_float16 on GPUs, mixed_bfloat16 on CPUs; weights stay float32")
     parser.add_argument("--seed", type=int, default=None)
     return parser.parse_args(argv)
 
@@ -39,7 +41,7 @@ def main(argv=None):
                         batch_size_per_replica=args.batch_size, image_size=args.image_size,
                         freeze_backbone=args.freeze_backbone, learning_rate=args.learning_rate,
                         multi_label=args.multi_label, label_offset=args.label_offset, seed=args.seed,
-                        sync_batch_norm=args.sync_bn)
+                        sync_batch_norm=args.sync_bn, mixed_precision=args.mixed_precision)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def parse_args(argv=None):
                         help="peak rate per 256 images, scaled by the global batch")
     parser.add_argument("--ema", type=float, default=defaults.ema_momentum, help="0 disables the weight EMA")
     parser.add_argument("--sync-bn", action="store_true", help="all-reduce BatchNorm statistics across replicas")
-    parser.add_argument("--mixed-precision", action="store_true", help="float16 compute (GPUs)")
+    parser.add_argument("--mixed-precision", action="store_true", help="mixed_float16 on GPUs, mixed_bfloat16 on CPUs; weights stay float32")
     parser.add_argument("--seed", type=int, default=None)
     return parser.parse_args(argv)
 

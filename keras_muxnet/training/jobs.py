@@ -12,9 +12,21 @@ from keras_muxnet._keras import keras
 from keras_muxnet.training import data, distribute, recipes, run
 
 
+def mixed_precision_policy(enabled):
+    """'mixed_float16' with GPUs (tensor cores), 'mixed_bfloat16' on CPUs, else 'float32'."""
+    if not enabled:
+        return "float32"
+    import tensorflow as tf
+
+    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+
+
 def set_mixed_precision(enabled):
-    """float16 compute with float32 weights (GPUs with tensor cores); the head stays float32."""
-    keras.mixed_precision.set_global_policy("mixed_float16" if enabled else "float32")
+    """Low-precision compute with float32 weights; BatchNorm statistics, the SE gates and the
+    classifier stay float32 (the builders set that). Returns the policy name."""
+    policy = mixed_precision_policy(enabled)
+    keras.mixed_precision.set_global_policy(policy)
+    return policy
 
 
 def train_imagenet(variant, train_pattern, val_pattern, out_dir, batch_size_per_replica=32, epochs=None,
@@ -108,7 +120,7 @@ def finetune_arrays(variant, train_arrays, val_arrays, num_classes, out_dir, wei
 def finetune_files(variant, train_source, val_source, num_classes, out_dir, train_images, weights="imagenet",
                    epochs=None, batch_size_per_replica=64, image_size=None, freeze_backbone=False,
                    learning_rate=None, multi_label=False, label_offset=0, seed=None, recipe=None,
-                   verbose="auto", devices=None, sync_batch_norm=False):
+                   verbose="auto", devices=None, sync_batch_norm=False, mixed_precision=False):
     """Fine-tune on TFRecords (a glob or folder of record files) or an image folder (one
     sub-folder per class) with the transfer recipe: whole images resized bicubically, flips.
     Returns (model, history); exports run folder/model.keras."""
@@ -134,6 +146,7 @@ def finetune_files(variant, train_source, val_source, num_classes, out_dir, trai
                                      crop=False)
 
     train, val = source(train_source, True), source(val_source, False)
+    set_mixed_precision(mixed_precision)
     with strategy.scope():
         model = recipe.build_model(variant, num_classes, weights=weights, freeze_backbone=freeze_backbone)
         if sync_batch_norm:

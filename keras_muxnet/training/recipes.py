@@ -142,7 +142,7 @@ class TransferRecipe:
         if self.dropout_rate:
             x = keras.layers.Dropout(self.dropout_rate, name="top_dropout")(x)
         outputs = keras.layers.Dense(num_classes, activation="sigmoid" if self.multi_label else "softmax",
-                                     name="predictions")(x)
+                                     dtype="float32", name="predictions")(x)
         model = keras.Model(backbone.input, outputs, name=f"{spec.name}_transfer")
         set_backbone_trainable(model, not freeze_backbone)
         return model
