@@ -8,7 +8,10 @@ Keras 3 (3.15 with TF 2.21, checked here) cannot `fit` under `MultiWorkerMirrore
 before the first step, its trainer all-reduces a whole (images, labels) batch across workers to
 build the model symbolically, and the collective reduce rejects the nested per-replica values
 ("Attempt to convert a value (PerReplica...) ... to a Tensor"; older releases failed with
-"Invalid reduction dimension 0"). `tf_keras` trains fine, so multi-worker runs need
+"Invalid reduction dimension 0"). A plain keras.applications model fails the same way: the op is
+`strategy.reduce("MEAN", (x, y), axis=None)` on the first distributed batch, which the collective
+strategy passes whole to `CrossDeviceOps.reduce` (one value expected); keras-team/keras issue
+20585, tensorflow/tensorflow issue 72388; see training/README.md. `tf_keras` trains fine, so multi-worker runs need
 `TF_USE_LEGACY_KERAS=1`; we say so up front instead of failing at the first batch.
 """
 

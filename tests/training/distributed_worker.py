@@ -7,6 +7,8 @@ under MirroredStrategy over N_DEVICES logical CPUs (the CPU is always split in t
 the same device set-up); writes OUT_DIR/weights_<N>.npz.
 MODE multiworker: run.fit under the strategy TF_CONFIG selects (2 epochs x 2 steps); writes
 OUT_DIR/weights_worker<i>.npz.
+MODE upstream_reduce: the call Keras 3's fit makes first under MultiWorkerMirroredStrategy,
+strategy.reduce of one distributed (images, labels) batch; prints REDUCE_OK or REDUCE_FAILED.
 MODE resume: run.fit for 4 epochs x 2 steps; with KILL_AT_EPOCH=k it kills itself (SIGKILL)
 right after the backup of epoch k; records the epochs it ran and the weights it started from.
 """
@@ -85,6 +87,14 @@ elif MODE == "multiworker":
     model = build(strategy, 2, global_batch)
     run.fit(model, batches(global_batch, 4), 2, 2, OUT, verbose=0)
     np.savez(os.path.join(OUT, f"weights_worker{distribute.task_id()}.npz"), **weights_of(model))
+elif MODE == "upstream_reduce":
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    batch = next(iter(strategy.experimental_distribute_dataset(batches(8, 1))))
+    try:
+        strategy.reduce("MEAN", batch, axis=None)
+        print("REDUCE_OK")
+    except ValueError as error:
+        print("REDUCE_FAILED", str(error).splitlines()[0])
 elif MODE == "resume":
     kill_at = int(os.environ["KILL_AT_EPOCH"]) if os.environ.get("KILL_AT_EPOCH") else None
     strategy = distribute.make_strategy()

@@ -130,3 +130,18 @@ def test_killed_run_resumes_at_the_right_epoch(tmp_path):
     restarted = [r for r in resumed if all(np.array_equal(r[k], at_kill[k]) for k in at_kill)]
     assert len(restarted) == 1  # the second run started from the weights the first reached
     assert not (tmp_path / "backup" / "worker_0").exists()  # removed once training completed
+
+
+@pytest.mark.slow
+def test_the_upstream_multiworker_failure_is_still_there(tmp_path):
+    """Why make_strategy refuses Keras 3 multi-worker runs (training/README.md): the collective
+    strategy cannot reduce a nested batch, the first thing Keras 3's fit does. If this starts
+    passing through REDUCE_OK, TensorFlow fixed it: drop the refusal and train in Keras 3."""
+    ports = free_ports(2)
+    cluster = {"worker": [f"localhost:{p}" for p in ports]}
+    workers = [start(["upstream_reduce", tmp_path],
+                     TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}))
+               for i in range(2)]
+    outputs = finish(workers)
+    for output in outputs:
+        assert "REDUCE_FAILED Attempt to convert a value (PerReplica" in output, output[-2000:]
