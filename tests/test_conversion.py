@@ -12,7 +12,8 @@ import torch
 from keras_muxnet import architectures
 from keras_muxnet._files import sha256_of
 from keras_muxnet._keras import keras
-from keras_muxnet.conversion import ConversionError, convert_checkpoint, convert_state_dict
+from keras_muxnet.checkpoint_conversion import convert_checkpoint
+from keras_muxnet.conversion import ConversionError, convert_state_dict
 from keras_muxnet.models import MUXNet
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
