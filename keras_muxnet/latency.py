@@ -7,14 +7,15 @@ quartiles its spread, and `ratio_vs` is a model's median over the reference mode
 """
 
 import dataclasses
-import json
 import os
 import statistics
 import time
 
 import numpy as np
 
+from keras_muxnet._files import write_json
 from keras_muxnet._keras import keras
+from keras_muxnet.quantization_modes import check_quantize, to_cli
 
 PEERS = ("MobileNetV3Large", "MobileNetV3Small", "MobileNetV2", "EfficientNetB0")
 RUNTIMES = ("tflite", "keras")
@@ -67,8 +68,7 @@ class _TFLiteRunner:
         representative = None
         if quantize == "int8":  # random calibration: fine for timing, not for accuracy
             representative = rng.uniform(0, 255, (8,) + shape).astype(np.float32)
-        flatbuffer = tflite.convert(model, None if quantize == "none" else quantize,
-                                    representative, rewrite=rewrite)
+        flatbuffer = tflite.convert(model, quantize, representative, rewrite=rewrite)
         self.runner = runtime.TFLiteModel(flatbuffer, num_threads=threads)
         self.runner(rng.uniform(0, 255, (batch,) + shape).astype(np.float32))
 
@@ -80,9 +80,9 @@ class _KerasRunner:
     def __init__(self, model, quantize, threads, batch, rewrite, seed=0):
         import tensorflow as tf
 
-        if quantize != "none":
-            raise ValueError("--runtime keras measures float models only; use --runtime tflite "
-                             "for int8")
+        if quantize is not None:
+            raise ValueError("the keras runtime measures float models only; use the tflite "
+                             "runtime for quantized ones")
         if rewrite:
             from keras_muxnet.export.rewrite import for_inference
 
@@ -112,7 +112,7 @@ def time_interleaved(runners, rounds=15, runs_per_round=10, warmup=5):
     return samples
 
 
-def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize="none", threads=1,
+def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize=None, threads=1,
               batch=1, rounds=15, runs_per_round=10, rewrite=True, log=print):
     """Measure `models` and `vs` side by side; returns a list of Record (the `vs` model last).
 
@@ -124,8 +124,7 @@ def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize="none", 
 
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r}; choose one of {RUNTIMES}")
-    if quantize not in ("none", "int8"):
-        raise ValueError(f"unknown quantize {quantize!r}; choose 'none' or 'int8'")
+    check_quantize(quantize)
     if threads < 1 or batch < 1:
         raise ValueError("threads and batch must be at least 1")
     built = {}
@@ -138,13 +137,13 @@ def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize="none", 
     runners, profiles = {}, {}
     for name, model in built.items():
         profiles[name] = profiler.profile(model)
-        log(f"preparing {name} ({runtime}, {quantize})")
+        log(f"preparing {name} ({runtime}, {to_cli(quantize)})")
         runners[name] = make(model, quantize, threads, batch, rewrite)
     samples = time_interleaved(runners, rounds, runs_per_round)
     records = []
     for name in names:
         q1, median, q3 = statistics.quantiles(samples[name], n=4, method="inclusive")
-        records.append(Record(model=name, runtime=runtime, quantize=quantize, threads=threads,
+        records.append(Record(model=name, runtime=runtime, quantize=to_cli(quantize), threads=threads,
                               batch=batch, latency_ms_median=median, latency_ms_q1=q1,
                               latency_ms_q3=q3, params=profiles[name].params,
                               madds=profiles[name].madds, vs=vs or "", rewrite=rewrite))
@@ -166,11 +165,9 @@ def format_table(records):
     return "\n".join(lines)
 
 
-def write_json(records, path):
-    from keras_muxnet.export.files import write_atomically
-
-    text = json.dumps([dataclasses.asdict(r) for r in records], indent=2)
-    return write_atomically(path, text.encode())
+def write_records(records, path):
+    """The records as a JSON list (all or nothing); returns the path."""
+    return write_json(path, [dataclasses.asdict(r) for r in records])
 
 
 def machine():
