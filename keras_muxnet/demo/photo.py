@@ -19,6 +19,7 @@ def step_photo_and_save(ctx):
     """Forward a real photo through MUXNet-m, save as .keras, reload, compare outputs."""
     from keras_muxnet._keras import keras
     from keras_muxnet.models import MUXNetM
+    from keras_muxnet.training.run import export
 
     model = MUXNetM(weights=None)
     photo = sample_photo()
@@ -28,7 +29,7 @@ def step_photo_and_save(ctx):
     print(f"forward pass of a {photo.shape[1]}x{photo.shape[2]} photo (eager, after warm-up): "
           f"{(time.perf_counter() - start) * 1e3:.0f} ms, probabilities sum to {probs.sum():.4f}")
     path = os.path.join(ctx["out"], "muxnet_m.keras")
-    model.save(path)
+    export(model, path)  # model.save, written all or nothing
     reloaded = keras.models.load_model(path)
     diff = float(np.abs(np.asarray(reloaded(photo, training=False)) - probs).max())
     print(f"saved {path} ({os.path.getsize(path) / 1e6:.1f} MB), reloaded: max |difference| {diff:.2e}")
