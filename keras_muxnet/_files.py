@@ -1,7 +1,11 @@
-"""File helpers shared by the converter and the weights cache: hashing and all-or-nothing writes."""
+"""The package's one way to write a file (all or nothing) and to hash one.
+
+Every writer of the package goes through `atomic_output`: readers never see a half-written file,
+a failure leaves nothing behind, and the file gets the usual mode bits."""
 
 import contextlib
 import hashlib
+import json
 import os
 import tempfile
 
@@ -17,11 +21,18 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
-def require_parent_dir(path):
-    """Fail with a clear message when the folder a file should go into does not exist."""
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise ValueError(f"cannot write {path!r}: the folder {parent!r} does not exist")
+def check_writable(path):
+    """Raise a clear error now if `path` cannot be created as a file (missing or read-only
+    folder, or a folder of that name), before any slow work; returns the path as a string."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"cannot write {path!r}: it is a folder, give a file name")
+    if not os.path.isdir(folder):
+        raise ValueError(f"cannot write {path!r}: the folder {folder!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"cannot write {path!r}: the folder {folder!r} is not writable")
+    return path
 
 
 def _umask():
@@ -38,7 +49,7 @@ def atomic_output(path, suffix=""):
     file lives in the same folder (so `os.replace` is atomic) and is removed on any error.
     `suffix` keeps the ending some writers insist on (Keras wants `.weights.h5`).
     """
-    require_parent_dir(path)
+    path = check_writable(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp" + suffix,
                                dir=folder)
@@ -51,3 +62,31 @@ def atomic_output(path, suffix=""):
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
+
+
+def write_bytes(path, data):
+    """Write `data` to `path` all or nothing; returns the path."""
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+    return path
+
+
+def write_text(path, text):
+    """Write `text` (UTF-8) to `path` all or nothing; returns the path."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path, data, indent=2, default=None):
+    """Write `data` as JSON to `path` all or nothing (numpy scalars and arrays become plain
+    numbers and lists); returns the path."""
+    return write_text(path, json.dumps(data, indent=indent, default=default or _plain) + "\n")
+
+
+def _plain(value):
+    """JSON for numpy values (and paths); anything else is an error, as in `json.dumps`."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")

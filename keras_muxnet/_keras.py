@@ -24,3 +24,10 @@ def register(cls):
 
 def is_keras_tensor(value):
     return keras.backend.is_keras_tensor(value)
+
+
+def variable_short_name(variable):
+    """`kernel`, `gamma`, `moving_mean`, ...: a variable's own name without its layer's path or
+    TensorFlow's `:0` (Keras 3 keeps it in `.path`, tf_keras in `.name`)."""
+    full = getattr(variable, "path", None) or variable.name
+    return full.split("/")[-1].split(":")[0]

@@ -6,21 +6,16 @@ Our layer names are keras.applications-style (`block2b_gconv`); `spec.blocks()` 
 Layout changes: conv OIHW -> HWIO (grouped: O x I/g x kH x kW -> kH x kW x I/g x O),
 depthwise C x 1 x kH x kW -> kH x kW x C x 1, Linear (out, in) -> (in, out).
 
-`convert_checkpoint` is the whole file-to-file path behind `keras-muxnet convert`: read the
-checkpoint safely (keras_muxnet.checkpoints), map and check every tensor, write the Keras
-weights atomically. The mapping only transposes kernels, so it does not depend on the input
-size a model is built for.
+The mapping only transposes kernels, so it does not depend on the input size a model is built
+for. Nothing here builds a model: `weights_request` uses it on the model being built, and
+`checkpoint_conversion` for the file-to-file path behind `keras-muxnet convert`.
 """
-
-import dataclasses
-import os
 
 import numpy as np
 
-from keras_muxnet import architectures, checkpoints
-from keras_muxnet._files import require_parent_dir, sha256_of
+from keras_muxnet import architectures
 
-OUTPUT_SUFFIX = ".weights.h5"
+CLASSIFIER = "predictions"
 
 BN_PARTS = ("weight", "bias", "running_mean", "running_var")
 
@@ -91,7 +86,7 @@ def conversion_plan(spec, include_top=True):
     plan.conv("top_conv", "conv_head")
     plan.bn("top_bn", "bn2")
     if include_top:
-        plan.add("predictions", ("classifier.weight", np.transpose), ("classifier.bias", None))
+        plan.add(CLASSIFIER, ("classifier.weight", np.transpose), ("classifier.bias", None))
     return plan.layers
 
 
@@ -173,55 +168,12 @@ def check_arch(checkpoint, spec):
         raise ConversionError.other_variant(checkpoint.path, recorded, spec.name)
 
 
-@dataclasses.dataclass
-class ConvertedFile:
-    """What `convert_checkpoint` wrote and from what."""
-
-    path: str
-    sha256: str
-    source: str
-    source_sha256: str
-    entry: str  # which part of the checkpoint was used, e.g. "state_dict_ema"
-    arch: str = None
-
-
-def converted_model(checkpoint, spec, include_top=True):
-    """A MUXNet of `spec` (inference head: no softmax, no input normalization) holding the
-    weights of an already read `checkpoints.Checkpoint`."""
-    from keras_muxnet.models import MUXNet
-
-    check_arch(checkpoint, spec)
-    model = MUXNet(spec, include_top=include_top, weights=None, include_preprocessing=False,
-                   classifier_activation=None)
-    assign(model, convert_state_dict(checkpoint.state_dict, model, spec, include_top))
-    return model
-
-
-def check_output_path(output):
-    """Fail before any work when `output` cannot be written as a Keras weights file."""
-    output = os.fspath(output)
-    if not output.endswith(OUTPUT_SUFFIX):
-        raise ValueError(f"the output file must end with {OUTPUT_SUFFIX}, got {output!r}")
-    require_parent_dir(output)
-    if os.path.isdir(output):
-        raise ValueError(f"cannot write {output!r}: it is a folder")
-
-
-def convert_checkpoint(checkpoint_path, spec, output, use_state_dict=False):
-    """Convert the authors' PyTorch checkpoint of `spec` into a Keras `.weights.h5` file.
-
-    Uses `state_dict_ema` when the checkpoint has one (the weights the authors evaluate)
-    unless `use_state_dict`. Any problem (unreadable or unsafe file, another variant,
-    missing/unexpected/mis-shaped tensors, unwritable output) raises a ValueError that names
-    it, and then nothing is written. Returns a `ConvertedFile`.
-    """
-    spec = architectures.get_spec(spec) if isinstance(spec, str) else spec
-    check_output_path(output)
-    checkpoint = checkpoints.read_checkpoint(checkpoint_path, use_state_dict=use_state_dict)
-    check_arch(checkpoint, spec)  # before TensorFlow loads: a wrong --model fails fast
-    model = converted_model(checkpoint, spec)
-    from keras_muxnet.weights import save_weights_by_name  # imports Keras, so only now
-
-    save_weights_by_name(model, output)
-    return ConvertedFile(os.fspath(output), sha256_of(output), os.fspath(checkpoint_path),
-                         sha256_of(checkpoint_path), checkpoint.entry, checkpoint.arch)
+def classifier_weights(state_dict, spec):
+    """{"predictions": [(variable name, array), ...]}: the ImageNet classifier of a state_dict in
+    our layout, for a weights file written from a model built without its top."""
+    kernel = np.transpose(np.asarray(state_dict["classifier.weight"], "float32"))
+    bias = np.asarray(state_dict["classifier.bias"], "float32")
+    if kernel.shape != (spec.head_filters, bias.shape[0]):
+        raise ConversionError(misshaped=[("classifier.weight", kernel.T.shape, CLASSIFIER,
+                                          (spec.head_filters, bias.shape[0]))])
+    return {CLASSIFIER: [("kernel", kernel), ("bias", bias)]}

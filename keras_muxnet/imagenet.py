@@ -13,11 +13,21 @@ STD_RGB = (0.229, 0.224, 0.225)
 CROP_FRACTION = 0.875  # evaluation: resize to size / 0.875 (bicubic), center-crop size
 
 
-def normalization_layer(name="normalization"):
-    """A layer mapping RGB in [0, 255] to the normalized input of the stem."""
-    mean = [255.0 * m for m in MEAN_RGB]
-    variance = [(255.0 * s) ** 2 for s in STD_RGB]
-    return keras.layers.Normalization(mean=mean, variance=variance, name=name)
+def normalization_layer(channels=3, name="normalization"):
+    """A layer mapping pixels in [0, 255] to the normalized input of the stem.
+
+    RGB (3 channels) gets the ImageNet mean and std of each colour, as the authors trained.
+    Any other channel count (grey, RGB + depth, multispectral) gets the same statistics in every
+    channel, the average of the three colours' (mean 0.449, std 0.226 of [0, 1]): a grey image
+    is then normalized as its RGB copy would be on average. Such models have no ImageNet weights.
+    """
+    if channels == 3:
+        mean, std = MEAN_RGB, STD_RGB
+    else:
+        mean = [sum(MEAN_RGB) / 3] * channels
+        std = [sum(STD_RGB) / 3] * channels
+    return keras.layers.Normalization(mean=[255.0 * m for m in mean],
+                                      variance=[(255.0 * s) ** 2 for s in std], name=name)
 
 
 def preprocess_input(x, data_format=None):

@@ -1,6 +1,6 @@
 """The MUXNet builder and the keras.applications-style constructors MUXNetXS/S/M/L."""
 
-from keras_muxnet import architectures, blocks, imagenet, weights as weights_lib
+from keras_muxnet import architectures, blocks, imagenet, weights_request
 from keras_muxnet._keras import is_keras_tensor, keras
 
 layers = keras.layers
@@ -27,7 +27,9 @@ def MUXNet(spec, include_top=True, weights="imagenet", input_tensor=None, input_
     spec's training values (0.2 and 0.1 x block index / block count for MUXNet-m); both are
     inactive at inference. With `include_preprocessing=True` the model takes RGB in [0, 255] and
     normalizes with the ImageNet mean and std as the authors did; with False it takes input
-    that is already normalized.
+    that is already normalized. Any channel count works without ImageNet weights: the
+    preprocessing then applies the average ImageNet statistics of the three colours to every
+    channel (see `imagenet.normalization_layer`).
     """
     if isinstance(spec, str):
         spec = architectures.get_spec(spec)
@@ -35,7 +37,6 @@ def MUXNet(spec, include_top=True, weights="imagenet", input_tensor=None, input_
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     if include_top and (not isinstance(classes, int) or classes < 1):
         raise ValueError(f"classes must be a positive integer, got {classes!r}")
-    weights_lib.check_request(spec, weights, include_top, classes)
     dropout_rate = spec.dropout_rate if dropout_rate is None else dropout_rate
     drop_connect_rate = spec.drop_connect_rate if drop_connect_rate is None else drop_connect_rate
 
@@ -47,14 +48,14 @@ def MUXNet(spec, include_top=True, weights="imagenet", input_tensor=None, input_
     else:
         shape = _input_shape(input_shape, include_top, spec.default_size)
         img_input = layers.Input(shape=shape, name="input_layer")
-    if shape[-1] != 3 and (include_top or include_preprocessing or weights == "imagenet"):
-        raise ValueError(
-            f"input_shape {shape} has {shape[-1]} channels; MUXNet with include_top=True, "
-            f"include_preprocessing=True or ImageNet weights takes 3 (RGB)")
+    if shape[-1] != 3 and isinstance(weights, str) and weights == "imagenet":
+        raise ValueError(f"input_shape {shape} has {shape[-1]} channels; ImageNet weights take 3 "
+                         f"(RGB): use weights=None for other channel counts")
+    request = weights_request.resolve(spec, weights, include_top, classes)  # before the slow build
 
     x = img_input
     if include_preprocessing:
-        x = imagenet.normalization_layer()(x)
+        x = imagenet.normalization_layer(shape[-1])(x)
     x = blocks.conv_bn(x, spec.stem_filters, "stem_", "swish", kernel_size=3, strides=2)
 
     block_list = spec.blocks()
@@ -76,7 +77,7 @@ def MUXNet(spec, include_top=True, weights="imagenet", input_tensor=None, input_
 
     inputs = keras.utils.get_source_inputs(input_tensor) if input_tensor is not None else img_input
     model = keras.Model(inputs, x, name=name or spec.name)
-    weights_lib.load_into(model, spec, weights, include_top)
+    weights_request.load(model, spec, request)
     return model
 
 

@@ -12,7 +12,8 @@ import torch
 from keras_muxnet import architectures
 from keras_muxnet._files import sha256_of
 from keras_muxnet._keras import keras
-from keras_muxnet.conversion import ConversionError, convert_checkpoint, convert_state_dict
+from keras_muxnet.checkpoint_conversion import convert_checkpoint
+from keras_muxnet.conversion import ConversionError, convert_state_dict
 from keras_muxnet.models import MUXNet
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -142,3 +143,27 @@ def test_failed_conversion_leaves_an_existing_output_untouched(authors_checkpoin
         convert_checkpoint(authors_checkpoint("muxnet_l"), "muxnet_m", output)
     assert output.read_bytes() == b"previous result"
     assert [p.name for p in tmp_path.iterdir()] == ["out.weights.h5"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layout", ["module_prefixed_training_checkpoint", "safetensors_state_dict"])
+def test_other_checkpoint_layouts_convert_to_the_same_weights(model_reference, converted_file_m,
+                                                              tmp_path, layout):
+    """DataParallel's `module.` prefix and a bare .safetensors state_dict give the same file."""
+    from keras_muxnet.testing import write_training_checkpoint
+
+    reference = model_reference("muxnet_m")
+    if layout == "safetensors_state_dict":
+        from safetensors.numpy import save_file
+
+        source = tmp_path / "muxnet_m.safetensors"
+        save_file({k: np.ascontiguousarray(v) for k, v in reference.state_dict.items()}, str(source))
+    else:
+        source = write_training_checkpoint(reference, tmp_path / "muxnet_m.pth", parallel_prefix=True)
+    result = convert_checkpoint(source, "muxnet_m", tmp_path / "out.weights.h5")
+    assert result.sha256 == converted_file_m.sha256
+
+
+@pytest.fixture(scope="module")
+def converted_file_m(convert_parity):
+    return convert_parity("muxnet_m")[1]

@@ -92,7 +92,7 @@ def test_weights_file_round_trip_and_other_variant_is_named(tmp_path):
     (dict(weights="/nonexistent/muxnet.weights.h5"), "no file at"),
     (dict(weights=3), "weights must be None, 'imagenet' or a path"),
     (dict(weights=None, pooling="mean"), "pooling must be one of"),
-    (dict(weights=None, input_shape=(224, 224, 1)), "has 1 channels"),
+    (dict(weights="imagenet", input_shape=(224, 224, 1)), "has 1 channels; ImageNet weights"),
     (dict(weights=None, input_shape=(224, 224)), r"\(height, width, channels\)"),
     (dict(weights=None, classes=0), "classes must be a positive integer"),
 ])

@@ -1,5 +1,7 @@
 """`keras-muxnet benchmark MODEL... --vs MobileNetV3Large`: latency side by side, with ratios."""
 
+from keras_muxnet.cli._options import add_quantize, quantize
+
 
 def register(subparsers):
     parser = subparsers.add_parser(
@@ -9,7 +11,7 @@ def register(subparsers):
                                                   "peers (MobileNetV3Large, MobileNetV2, ...)")
     parser.add_argument("--vs", default="MobileNetV3Large", help="reference model for ratio_vs")
     parser.add_argument("--runtime", choices=("tflite", "keras"), default="tflite")
-    parser.add_argument("--quantize", choices=("none", "int8"), default="none")
+    add_quantize(parser)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=15, help="interleaved timing rounds")
@@ -26,16 +28,16 @@ def register(subparsers):
 
 
 def run(args):
-    from keras_muxnet import benchmark
+    from keras_muxnet import latency
 
-    records = benchmark.benchmark(args.models, vs=args.vs, runtime=args.runtime,
-                                  quantize=args.quantize, threads=args.threads, batch=args.batch,
+    records = latency.benchmark(args.models, vs=args.vs, runtime=args.runtime,
+                                  quantize=quantize(args), threads=args.threads, batch=args.batch,
                                   rounds=args.rounds, runs_per_round=args.runs_per_round,
                                   rewrite=not args.no_rewrite, mode=args.mode, size=args.size,
                                   jit_compile=args.jit_compile)
     what = f"{args.mode}, jit_compile {args.jit_compile}, " if args.runtime == "keras" else ""
-    print(f"\n{benchmark.machine()}; {args.threads} thread(s), batch {args.batch}, "
+    print(f"\n{latency.machine()}; {args.threads} thread(s), batch {args.batch}, "
           f"{args.size}x{args.size}, {what}random weights; ratio = median / {args.vs}'s median")
-    print(benchmark.format_table(records))
+    print(latency.format_table(records))
     if args.json:
-        print(f"wrote {benchmark.write_json(records, args.json)}")
+        print(f"wrote {latency.write_records(records, args.json)}")

@@ -9,9 +9,11 @@ decay 4e-5, clip 5, cosine); flips are off for digits (a mirrored 2 is not a 2).
 """
 
 import argparse
-import json
 import os
 import tempfile
+
+from keras_muxnet._files import write_json
+from keras_muxnet.cli._options import weights as weights_argument
 
 
 def register(subparsers):
@@ -66,19 +68,11 @@ def load_image_folder(directory, seed, validation_fraction=0.2, size=None):
     return (x_train, y_train), (x_val, y_val), len(class_names)
 
 
-def write_json(path, payload):
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".tmp", delete=False) as handle:
-        json.dump(payload, handle, indent=2)
-    os.replace(handle.name, path)
-
-
 def run(args):
     from keras_muxnet._keras import KERAS_MODE
     from keras_muxnet.training import jobs, recipes
 
-    weights = None if args.weights.lower() == "none" else args.weights
+    weights = weights_argument(args.weights)
     flip = args.flip if args.flip is not None else args.dataset != "digits"
     learning_rate = args.learning_rate or (recipes.FROM_SCRATCH_LEARNING_RATE if weights is None else 0.01)
     warmup_epochs = args.warmup_epochs if args.warmup_epochs is not None else (1 if weights is None else 0)
@@ -98,5 +92,6 @@ def run(args):
     print(f"held-out accuracy {result.val_accuracy:.4f} on {len(val[0])} images after {result.epochs} "
           f"epochs in {result.seconds:.0f} s ({result.params:,d} parameters)")
     if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         write_json(args.json, payload)
     return 0

@@ -6,12 +6,10 @@ compares our MOEA/D core with pymoo's on DTLZ1/DTLZ2/ZDT1 and writes DIR/front.c
 """
 
 import csv
-import json
 import os
-import tempfile
 import time
 
-import numpy as np
+from keras_muxnet._files import atomic_output, write_json
 
 WIDTHS, STEM, HEAD = (16, 24, 32, 48), 16, 128  # a MUXNet small enough for digits on 2 cores
 # Spatial multiplexing (-1, 0) or none (0); both depthwise: the plain grouped kxk convolution
@@ -56,7 +54,7 @@ def main(args):
 
 # --- benchmark ---------------------------------------------------------------------------------
 def benchmark(args):
-    from keras_muxnet.search import benchmark as bench
+    from keras_muxnet.search import peer_comparison as bench
 
     if args.evals < 1 or args.runs < 1:
         raise ValueError(f"--evals and --runs must be positive, got {args.evals}, {args.runs}")
@@ -87,18 +85,8 @@ def benchmark(args):
               f"the oracles' own decisions: {result['moead_decision_seconds_per_trial'] * 1e3:.2f} ms vs "
               f"{result['random_decision_seconds_per_trial'] * 1e3:.2f} ms, ratio {result['decision_ratio']:.2f}")
         report["overhead"] = result
-    _write_json(report, os.path.join(args.out, "benchmark.json"))
+    write_json(os.path.join(args.out, "benchmark.json"), report, indent=1)
     return 0
-
-
-def step_search_benchmark(ctx):
-    """MOEA/D core vs pymoo's MOEA/D on DTLZ2 (3 objectives, 10 generations): IGD side by side."""
-    from keras_muxnet.search import benchmark as bench
-
-    summary = bench.compare("dtlz2", 3, evals=910, seeds=(0,))
-    bench.write_front(summary["rows"][0]["front"], os.path.join(ctx["out"], "front.csv"))
-    print(f"IGD ours {summary['ours_igd']:.4f}, pymoo {summary['pymoo_igd']:.4f} "
-          f"(ratio {summary['igd_ratio']:.2f}); front written to {ctx['out']}/front.csv")
 
 
 # --- search --------------------------------------------------------------------------------------
@@ -112,20 +100,6 @@ def parse_target(text):
     except ValueError:
         raise ValueError(f"reference target {text!r} is not three numbers") from None
     return {"val_accuracy": accuracy, "params": params, "madds": madds}
-
-
-def digits_data(size, seed=0):
-    """scikit-learn's 8x8 digits as (size, size, 3) images in [0, 1]: train and validation splits."""
-    import tensorflow as tf
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    images = digits.images[..., None].astype("float32") / 16.0
-    images = tf.image.resize(images, (size, size), method="bilinear").numpy().repeat(3, axis=-1)
-    order = np.random.default_rng(seed).permutation(len(images))
-    split = int(0.8 * len(images))
-    train, valid = order[:split], order[split:]
-    return (images[train], digits.target[train]), (images[valid], digits.target[valid])
 
 
 def make_tuner(directory, trials, population, neighbours, theta, targets, size, seed, overwrite,
@@ -180,7 +154,9 @@ def search(args):
                        args.theta, targets, args.size, args.seed, args.overwrite)
     if args.report_only:
         return _report(tuner, args.out, targets)
-    (x, y), validation = digits_data(args.size, args.seed)
+    from keras_muxnet.training.digits import load_digits
+
+    (x, y), validation = load_digits(size=args.size, seed=args.seed)
     print(f"searching {args.trials} MUXNet candidates on scikit-learn digits "
           f"({len(x)} train / {len(validation[0])} validation images at {args.size}x{args.size}), "
           f"{args.epochs} epochs each; targets: {targets or 'none (uniform directions)'}")
@@ -222,8 +198,9 @@ def write_results(tuner, out, targets):
         row["hyperparameters"] = trial.hyperparameters.values
         rows.append(row)
     columns = ["trial_id", "status", "pareto_rank", "val_accuracy", "params", "madds", "blocks"]
-    _atomic_write(os.path.join(out, "trials.csv"), lambda stream: _csv(stream, rows, columns))
-    _write_json({"targets": targets, "trials": rows}, os.path.join(out, "trials.json"))
+    with atomic_output(os.path.join(out, "trials.csv")) as tmp, open(tmp, "w", newline="") as stream:
+        _csv(stream, rows, columns)
+    write_json(os.path.join(out, "trials.json"), {"targets": targets, "trials": rows}, indent=1)
     plot_front(rows, targets, os.path.join(out, "pareto.png"))
     return rows
 
@@ -263,33 +240,6 @@ def plot_front(rows, targets, path):
     axes[0].legend(loc="lower right")
     figure.suptitle(f"MUXNet search on digits: {len(done)} candidates, {len(front)} non-dominated")
     figure.tight_layout()
-    _atomic_write(path, lambda stream: figure.savefig(stream, format="png", dpi=110), binary=True)
+    with atomic_output(path, suffix=".png") as tmp:
+        figure.savefig(tmp, format="png", dpi=110)
     plt.close(figure)
-
-
-def _atomic_write(path, write, binary=False):
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb" if binary else "w", newline=None if binary else "") as stream:
-            write(stream)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
-def _write_json(data, path):
-    _atomic_write(path, lambda stream: json.dump(data, stream, indent=1, default=_plain))
-
-
-def _plain(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")

@@ -17,7 +17,8 @@ import copy
 
 import tensorflow as tf
 
-from keras_muxnet.export import files, rewrite as rewrite_lib
+from keras_muxnet._files import check_writable, write_bytes
+from keras_muxnet.export import rewrite as rewrite_lib
 from keras_muxnet.export.tflite import _input_spec
 
 DEFAULT_OPSET = 17
@@ -85,6 +86,6 @@ def to_onnx(model, path, opset=DEFAULT_OPSET, rewrite=True):
     depthwise instead of grouped convolutions, the input normalization folded into the stem,
     large depthwise kernels as <=25-tap tiles); the rewritten model runs faster in onnxruntime.
     """
-    files.check_writable(path)
+    check_writable(path)
     proto = convert(model, opset, rewrite)
-    return files.write_atomically(path, proto.SerializeToString())
+    return write_bytes(path, proto.SerializeToString())

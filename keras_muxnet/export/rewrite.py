@@ -34,7 +34,7 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-from keras_muxnet._keras import keras, register
+from keras_muxnet._keras import keras, register, variable_short_name
 from keras_muxnet.export import channel_order
 from keras_muxnet.export.graph import Graph, is_linear, is_pointwise, layer_weights
 from keras_muxnet.layers.branched_depthwise import BranchedDepthwiseConv2D, depthwise_conv
@@ -287,7 +287,7 @@ def find_stems(model):
 # -- weights -----------------------------------------------------------------------------------
 def bn_affine(bn):
     """A BatchNorm layer at inference as y = x * scale + shift."""
-    weights = dict(zip([w.name.split("/")[-1].split(":")[0] for w in bn.weights], layer_weights(bn)))
+    weights = dict(zip([variable_short_name(w) for w in bn.weights], layer_weights(bn)))
     mean, var = weights["moving_mean"], weights["moving_variance"]
     gamma = weights.get("gamma", np.ones_like(mean))
     beta = weights.get("beta", np.zeros_like(mean))

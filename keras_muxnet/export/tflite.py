@@ -12,14 +12,13 @@ import numpy as np
 import tensorflow as tf
 
 from keras_muxnet._keras import keras
-from keras_muxnet.export import files, ops, rewrite as rewrite_lib
-
-QUANTIZE_MODES = (None, "float16", "dynamic", "int8")
+from keras_muxnet._files import check_writable, write_bytes
+from keras_muxnet.export import ops, rewrite as rewrite_lib
+from keras_muxnet.quantization_modes import QUANTIZE_MODES, check_quantize as check_mode
 
 
 def check_quantize(quantize, representative_data, int8_io):
-    if quantize not in QUANTIZE_MODES:
-        raise ValueError(f"unknown quantize mode {quantize!r}; choose one of {QUANTIZE_MODES}")
+    check_mode(quantize)
     if quantize == "int8" and representative_data is None:
         raise ValueError("quantize='int8' needs representative_data: a few hundred typical "
                          "inputs (array or iterable of arrays) to calibrate activation ranges")
@@ -149,6 +148,6 @@ def to_tflite(model, path, quantize=None, representative_data=None, int8_io=Fals
     Only TFLite builtin operators are allowed; a layer that would need Flex ops is named in
     the error. The file appears only once complete.
     """
-    files.check_writable(path)
+    check_writable(path)
     flatbuffer = convert(model, quantize, representative_data, int8_io, rewrite, calibration_steps)
-    return files.write_atomically(path, flatbuffer)
+    return write_bytes(path, flatbuffer)

@@ -60,7 +60,8 @@ class MUXNetHyperModel(keras_tuner.HyperModel):
     """Builds a MUXNet candidate per trial and reports val_accuracy, params and madds.
 
     Args:
-      input_shape: (height, width, 3) of the training images.
+      input_shape: (height, width, 3) of the training images (RGB in [0, 255], as every
+        model of the package takes).
       classes: number of classes.
       widths: output channels of the four searched stages; strides: of their reduction blocks.
       stem_filters, head_filters: fixed widths of the stem and head.
@@ -100,8 +101,7 @@ class MUXNetHyperModel(keras_tuner.HyperModel):
 
         spec = self.spec(hp)
         try:
-            model = MUXNet(spec, weights=None, input_shape=self.input_shape, classes=self.classes,
-                           include_preprocessing=False)
+            model = MUXNet(spec, weights=None, input_shape=self.input_shape, classes=self.classes)
         except ValueError as error:
             raise keras_tuner.errors.FailedTrialError(
                 f"candidate cannot be built: {error}\n{spec.describe()}") from error

@@ -9,6 +9,7 @@ lets an interrupted run resume at the epoch it reached (each worker has its own 
 import math
 import os
 
+from keras_muxnet._files import atomic_output
 from keras_muxnet._keras import LEGACY_KERAS, keras
 
 
@@ -46,9 +47,8 @@ class GuardedCheckpoint(keras.callbacks.Callback):
         directory = os.path.dirname(self.filepath)
         if directory:
             os.makedirs(directory, exist_ok=True)
-        tmp = self.filepath[: -len(".weights.h5")] + ".tmp.weights.h5"
-        self.model.save_weights(tmp)
-        os.replace(tmp, self.filepath)
+        with atomic_output(self.filepath, suffix=".weights.h5") as tmp:
+            self.model.save_weights(tmp)
 
     def message(self):
         epoch, batch = self.diverged_at

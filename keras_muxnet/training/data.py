@@ -12,6 +12,8 @@ import pathlib
 
 import tensorflow as tf
 
+from keras_muxnet._files import atomic_output
+
 IMAGE_FIELD = "image/encoded"
 LABEL_FIELD = "image/class/label"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
@@ -243,8 +245,7 @@ def write_tfrecords(path, images, labels, image_format="png"):
     nothing half-written.
     """
     encode = {"png": tf.io.encode_png, "jpeg": tf.io.encode_jpeg}[image_format]
-    tmp = f"{path}.tmp"
-    with tf.io.TFRecordWriter(tmp) as writer:
+    with atomic_output(path) as tmp, tf.io.TFRecordWriter(tmp) as writer:
         for image, label in zip(images, labels):
             label = [int(v) for v in (label if hasattr(label, "__len__") else [label])]
             feature = {
@@ -252,5 +253,4 @@ def write_tfrecords(path, images, labels, image_format="png"):
                 LABEL_FIELD: tf.train.Feature(int64_list=tf.train.Int64List(value=label)),
             }
             writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
-    os.replace(tmp, path)
     return path

@@ -16,7 +16,7 @@ import dataclasses
 from typing import Optional
 
 from keras_muxnet import architectures
-from keras_muxnet._keras import LEGACY_KERAS, keras
+from keras_muxnet._keras import LEGACY_KERAS, keras, variable_short_name
 from keras_muxnet.models import MUXNet
 from keras_muxnet.training import schedules
 
@@ -30,8 +30,7 @@ def add_weight_decay(model, weight_decay):
     regularizer = keras.regularizers.L2(weight_decay / 2)
     covered = getattr(model, "_muxnet_decayed", set())
     for weight in model.trainable_weights:
-        short_name = weight.name.split("/")[-1].split(":")[0]
-        if "kernel" not in short_name or id(weight) in covered:
+        if "kernel" not in variable_short_name(weight) or id(weight) in covered:
             continue
         if LEGACY_KERAS:
             model.add_loss(lambda w=weight: regularizer(w))

@@ -11,6 +11,7 @@ write into worker_<i>/ sub-folders (needed to keep the collectives in step, then
 
 import os
 
+from keras_muxnet._files import atomic_output
 from keras_muxnet.training import callbacks as callbacks_lib
 from keras_muxnet.training import distribute
 
@@ -69,7 +70,6 @@ def export(model, path):
     directory = os.path.dirname(path)
     if directory:
         os.makedirs(directory, exist_ok=True)
-    tmp = path[: -len(".keras")] + ".tmp.keras"
-    model.save(tmp)
-    os.replace(tmp, path)
+    with atomic_output(path, suffix=".keras") as tmp:
+        model.save(tmp)
     return path

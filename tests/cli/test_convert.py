@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from keras_muxnet import weights_cache
+from keras_muxnet import imagenet_cache
 from keras_muxnet._files import sha256_of
 from keras_muxnet.cli import main
 from keras_muxnet.models import MUXNetM
@@ -23,10 +23,10 @@ def _files(folder):
 @pytest.mark.both_modes
 def test_convert_install_then_weights_imagenet_loads(authors_checkpoint, model_reference, tmp_path, monkeypatch, capsys):
     home = tmp_path / "home"
-    monkeypatch.setenv(weights_cache.HOME_ENV, str(home))
+    monkeypatch.setenv(imagenet_cache.HOME_ENV, str(home))
     output = tmp_path / "muxnet_m.weights.h5"
     code = main(["convert", str(authors_checkpoint("muxnet_m")), "--model", "muxnet_m",
-                 "--output", str(output), "--install"])
+                 "--out", str(output), "--install"])
     printed = capsys.readouterr().out
     assert code == 0
     assert "used 'state_dict_ema'" in printed and f"installed {home}" in printed
@@ -40,37 +40,37 @@ def test_convert_install_then_weights_imagenet_loads(authors_checkpoint, model_r
 
 def test_install_without_output_and_use_state_dict(authors_checkpoint, tmp_path, monkeypatch, capsys):
     home = tmp_path / "home"
-    monkeypatch.setenv(weights_cache.HOME_ENV, str(home))
+    monkeypatch.setenv(imagenet_cache.HOME_ENV, str(home))
     code = main(["convert", str(authors_checkpoint("muxnet_m")), "--model", "muxnet_m",
                  "--install", "--use-state-dict"])
     assert code == 0
     assert "used 'state_dict'" in capsys.readouterr().out
     assert _files(home) == ["muxnet_m_imagenet.json", "muxnet_m_imagenet.weights.h5"]
-    assert weights_cache.verified_path("muxnet_m") == home / "muxnet_m_imagenet.weights.h5"
+    assert imagenet_cache.verified_path("muxnet_m") == home / "muxnet_m_imagenet.weights.h5"
 
 
 def _run(*args, home=None):
     """The real command in a fresh process (bad input is refused before TensorFlow loads)."""
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     if home is not None:
-        env[weights_cache.HOME_ENV] = str(home)
+        env[imagenet_cache.HOME_ENV] = str(home)
     return subprocess.run([sys.executable, "-m", "keras_muxnet.cli", "convert", *args],
                           capture_output=True, text=True, env=env, timeout=120)
 
 
 def test_output_in_a_missing_folder(authors_checkpoint, tmp_path):
     result = _run(str(authors_checkpoint("muxnet_m")), "--model", "muxnet_m",
-                  "--output", str(tmp_path / "nowhere" / "m.weights.h5"))
+                  "--out", str(tmp_path / "nowhere" / "m.weights.h5"))
     assert result.returncode == 2
     assert "the folder" in result.stderr and "nowhere' does not exist" in result.stderr
     assert _files(tmp_path) == []
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--model", "muxnet_l", "--output", "{tmp}/l.weights.h5"],
+    (["--model", "muxnet_l", "--out", "{tmp}/l.weights.h5"],
      "is a muxnet_m checkpoint (its 'arch' says so), not muxnet_l"),
-    (["--model", "muxnet_m", "--output", "{tmp}/m.h5"], "must end with .weights.h5"),
-    (["--model", "muxnet_m"], "nothing to do: give --output"),
+    (["--model", "muxnet_m", "--out", "{tmp}/m.h5"], "must end with .weights.h5"),
+    (["--model", "muxnet_m"], "nothing to do: give --out"),
     (["--model", "muxnet_l", "--install"], "not muxnet_l; convert it with --model muxnet_m"),
 ])
 def test_bad_invocations_write_nothing(authors_checkpoint, tmp_path, args, message):

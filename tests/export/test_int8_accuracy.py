@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from keras_muxnet._keras import keras
-from keras_muxnet.export import check, op_counts, rewrite, runtime, to_tflite, xnnpack_slow_ops
+from keras_muxnet.export import compare, op_counts, rewrite, runtime, to_tflite, xnnpack_slow_ops
 from keras_muxnet.layers import MixedDepthwiseConv2D
 from keras_muxnet.layers.kernel_tiles import kernel_tiles
+from keras_muxnet.training.digits import load_digits
+from muxnet_tiny import DIGITS, train_digits_model
 
 
 def float_boundaries(path):
@@ -35,7 +37,7 @@ def exported_depthwise_ops(model):
 
 
 def test_digits_spec_has_grouped_mux_blocks_and_a_7x7_group():
-    blocks = [args for _, args, _ in check.DIGITS_SPEC.blocks()]
+    blocks = [args for _, args, _ in DIGITS.blocks()]
     assert sum(args.block_type == "mux" and args.scales is None for args in blocks) == 3
     assert not any(args.scales for args in blocks)  # no spatial multiplexing (none in the variants)
     assert any(len(args.kernel_sizes) > 1 and max(args.kernel_sizes) >= 7 for args in blocks)
@@ -43,8 +45,8 @@ def test_digits_spec_has_grouped_mux_blocks_and_a_7x7_group():
 
 @pytest.mark.slow
 def test_int8_agrees_with_float_on_held_out_digits(tmp_path):
-    x_train, y_train, x_test, y_test = check.digits_task()
-    model = check.train_small_muxnet(x_train, y_train)
+    (x_train, y_train), (x_test, y_test) = load_digits(size=32)
+    model = train_digits_model(x_train, y_train)
     assert len(rewrite.find_blocks(model)) == 3  # every mux block trained its grouped conv
     assert [layer.name for layer in rewrite.find_large_kernels(model)] == ["block3a_dwconv"]
 
@@ -59,7 +61,7 @@ def test_int8_agrees_with_float_on_held_out_digits(tmp_path):
     exported = runtime.TFLiteModel(path)
     assert exported.input_dtype == np.int8
 
-    result = check.compare(model, exported, x_test, y_test)
+    result = compare(model, exported, x_test, y_test)
     print(result)
     assert result.keras_accuracy > 0.9, result  # the model did learn
     assert result.agreement >= 0.95, result

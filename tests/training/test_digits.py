@@ -19,3 +19,18 @@ def test_digits_split_is_stratified_rgb_and_reproducible():
     np.testing.assert_array_equal(again, x_train)
     with pytest.raises(ValueError, match="validation_fraction"):
         digits.load_digits(validation_fraction=1.5)
+
+
+def test_at_a_size_the_images_are_what_the_evaluation_pipeline_gives():
+    from keras_muxnet.training import data
+
+    (x8, y8), (v8, _) = digits.load_digits(seed=1)
+    (x, y), (v, _) = digits.load_digits(size=24, seed=1)
+    assert x.shape == (len(x8), 24, 24, 3) and x.dtype == np.float32
+    np.testing.assert_array_equal(y, y8)
+    assert 0 <= x.min() and x.max() <= 255 and x.max() > 200
+    piped = np.concatenate([b.numpy() for b, _ in data.array_dataset(v8, np.zeros(len(v8), "int32"),
+                                                                      1, False, 24, 64)])
+    np.testing.assert_array_equal(v, piped)
+    with pytest.raises(ValueError, match="size must be an integer of at least 8"):
+        digits.load_digits(size=4)

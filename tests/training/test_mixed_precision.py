@@ -28,9 +28,8 @@ def mixed_bfloat16():
 
 
 def _digits(count):
-    (x, y), (x_val, _) = load_digits()
-    resize = lambda images: tf.image.resize(tf.cast(images, tf.float32), (32, 32), "bicubic").numpy()
-    return resize(x[:count]), y[:count], resize(x_val[:32])
+    (x, y), (x_val, _) = load_digits(32)
+    return x[:count], y[:count], x_val[:32]
 
 
 def _name(dtype):

@@ -7,14 +7,15 @@ quartiles its spread, and `ratio_vs` is a model's median over the reference mode
 """
 
 import dataclasses
-import json
 import os
 import statistics
 import time
 
 import numpy as np
 
+from keras_muxnet._files import write_json
 from keras_muxnet._keras import keras
+from keras_muxnet.quantization_modes import check_quantize, to_cli
 
 PEERS = ("MobileNetV3Large", "MobileNetV3Small", "MobileNetV2", "EfficientNetB0")
 RUNTIMES = ("tflite", "keras")
@@ -72,8 +73,7 @@ class _TFLiteRunner:
         representative = None
         if quantize == "int8":  # random calibration: fine for timing, not for accuracy
             representative = rng.uniform(0, 255, (8,) + shape).astype(np.float32)
-        flatbuffer = tflite.convert(model, None if quantize == "none" else quantize,
-                                    representative, rewrite=rewrite)
+        flatbuffer = tflite.convert(model, quantize, representative, rewrite=rewrite)
         self.runner = runtime.TFLiteModel(flatbuffer, num_threads=threads)
         self.runner(rng.uniform(0, 255, (batch,) + shape).astype(np.float32))
 
@@ -89,9 +89,9 @@ class _KerasRunner:
                  jit_compile="auto"):
         import tensorflow as tf
 
-        if quantize != "none":
-            raise ValueError("--runtime keras measures float models only; use --runtime tflite "
-                             "for int8")
+        if quantize is not None:
+            raise ValueError("the keras runtime measures float models only; use the tflite "
+                             "runtime for quantized ones")
         if rewrite and mode == "predict":
             from keras_muxnet.export.rewrite import for_inference
 
@@ -129,7 +129,7 @@ def time_interleaved(runners, rounds=15, runs_per_round=10, warmup=5):
     return samples
 
 
-def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize="none", threads=1,
+def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize=None, threads=1,
               batch=1, rounds=15, runs_per_round=10, rewrite=True, log=print, mode="predict",
               size=PEER_SIZE, jit_compile="auto"):
     """Measure `models` and `vs` side by side; returns a list of Record (the `vs` model last).
@@ -143,8 +143,7 @@ def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize="none", 
 
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r}; choose one of {RUNTIMES}")
-    if quantize not in ("none", "int8"):
-        raise ValueError(f"unknown quantize {quantize!r}; choose 'none' or 'int8'")
+    check_quantize(quantize)
     if threads < 1 or batch < 1:
         raise ValueError("threads and batch must be at least 1")
     if mode not in MODES or jit_compile not in JIT_COMPILE:
@@ -162,7 +161,7 @@ def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize="none", 
     runners, profiles = {}, {}
     for name, model in built.items():
         profiles[name] = profiler.profile(model)
-        log(f"preparing {name} ({runtime}, {quantize}, {mode})")
+        log(f"preparing {name} ({runtime}, {to_cli(quantize)}, {mode})")
         if runtime == "tflite":
             runners[name] = _TFLiteRunner(model, quantize, threads, batch, rewrite)
         else:
@@ -172,7 +171,7 @@ def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize="none", 
     records = []
     for name in names:
         q1, median, q3 = statistics.quantiles(samples[name], n=4, method="inclusive")
-        records.append(Record(model=name, runtime=runtime, quantize=quantize, threads=threads,
+        records.append(Record(model=name, runtime=runtime, quantize=to_cli(quantize), threads=threads,
                               batch=batch, latency_ms_median=median, latency_ms_q1=q1,
                               latency_ms_q3=q3, params=profiles[name].params,
                               madds=profiles[name].madds, vs=vs or "", rewrite=rewrite,
@@ -196,11 +195,9 @@ def format_table(records):
     return "\n".join(lines)
 
 
-def write_json(records, path):
-    from keras_muxnet.export.files import write_atomically
-
-    text = json.dumps([dataclasses.asdict(r) for r in records], indent=2)
-    return write_atomically(path, text.encode())
+def write_records(records, path):
+    """The records as a JSON list (all or nothing); returns the path."""
+    return write_json(path, [dataclasses.asdict(r) for r in records])
 
 
 def machine():

@@ -1,39 +1,33 @@
-"""Demo step: export the fine-tuned MUXNet to float32 and full-integer TFLite, check both against Keras."""
+"""Demo step: the fine-tuned MUXNet exported to float32 and full-integer TFLite, both checked
+against Keras on held-out digits."""
 
 import os
-import time
 
 FLOAT32_MAX_DIFF = 1e-4
 INT8_MIN_AGREEMENT = 0.95
 CALIBRATION_IMAGES = 200
 
 
-def trained_model(ctx):
-    """(Keras model, digits task at its input size): the fine-tuning step's model when the demo
-    ran it, else a small MUXNet trained here on the same digits."""
+def finetuned_model(ctx):
+    """(Keras model, digits at its input size) from the fine-tuning step of this demo run."""
     from keras_muxnet._keras import keras
-    from keras_muxnet.export import check
+    from keras_muxnet.training.digits import load_digits
 
     path = ctx.get("finetuned_model")
-    if path:
-        model = keras.models.load_model(path)
-        task = check.digits_task(size=int(model.inputs[0].shape[1]))
-        print(f"the fine-tuned model {path} ({model.count_params():,d} parameters; RGB 0-255 "
-              f"at {task[0].shape[1]}x{task[0].shape[2]}, as it was trained)")
-        return model, task
-    task = check.digits_task()
-    start = time.perf_counter()
-    model = check.train_small_muxnet(task[0], task[1])
-    print(f"no fine-tuned model in this run: trained {model.name} ({model.count_params():,d} "
-          f"parameters) on {len(task[0])} digits in {time.perf_counter() - start:.0f} s")
-    return model, task
+    if not path:
+        raise RuntimeError("this step exports the model of the fine-tuning step; run it first")
+    model = keras.models.load_model(path)
+    size = int(model.inputs[0].shape[1])
+    print(f"the fine-tuned model {path} ({model.count_params():,d} parameters; RGB 0-255 "
+          f"at {size}x{size}, as it was trained)")
+    return model, load_digits(size=size)
 
 
 def step_export_int8(ctx):
     """Export the fine-tuned MUXNet to float32 and int8 TFLite, check both against Keras on held-out digits."""
-    from keras_muxnet.export import check, ops, rewrite, runtime, tflite
+    from keras_muxnet.export import agreement, ops, rewrite, runtime, tflite
 
-    model, (x_train, _, x_test, y_test) = trained_model(ctx)
+    model, ((x_train, _), (x_test, y_test)) = finetuned_model(ctx)
     grouped, tiled = len(rewrite.find_blocks(model)), len(rewrite.find_large_kernels(model))
     print(f"export rewrite: {grouped} grouped convolutions as depthwise pairs, {tiled} mixed-kernel "
           f"layers' kernels above 5x5 as <=25-tap tiles; int8 calibrated on {CALIBRATION_IMAGES} "
@@ -43,7 +37,7 @@ def step_export_int8(ctx):
                             quantize="int8", representative_data=x_train[:CALIBRATION_IMAGES],
                             int8_io=True)
     for path, label in ((fp32, "float32"), (int8, "int8")):
-        result = check.compare(model, runtime.TFLiteModel(path), x_test, y_test)
+        result = agreement.compare(model, runtime.TFLiteModel(path), x_test, y_test)
         slow = ops.xnnpack_slow_ops(path)
         print(f"{label:7s} {path} ({os.path.getsize(path) / 1e3:.0f} kB, "
               f"{len(ops.op_counts(path))} builtin op kinds, no Flex, XNNPACK-slow ops: "

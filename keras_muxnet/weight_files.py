@@ -1,19 +1,10 @@
-"""Where a model's weights come from: `weights=None`, a file path, or "imagenet".
+"""Keras weight files keyed by layer name, readable and written the same in both Keras modes.
 
-All resolution happens here, so the builders only call `check_request` before building and
-`load_into` after:
-- "imagenet": converted weights from the local cache, sha256-checked on every load (see
-  `weights_cache`: download and convert where the authors' URL is known, else a clear error
-  with the exact `keras-muxnet convert ... --install` command);
-- a `.weights.h5` path: loaded by layer name, so it also fits a model without its top;
-- a PyTorch checkpoint path (`.pth`, `.pt`, `.tar`, `.init`, `.safetensors`, ...): converted on
-  the fly with the same mapping as `keras-muxnet convert`.
-
-Weight files we write are name-keyed HDF5 in the layout of tf_keras' legacy `save_weights`
-(a group per layer, its arrays listed in `weight_names`), the same bytes under both Keras
-modes. `model.save_weights("x.weights.h5")` of either mode keys its groups by class and
-position (`batch_normalization_21`); we read those too, by recomputing that key for each of our
-layers, so they load in both modes and a mismatch still names our layer.
+The files we write are name-keyed HDF5 in the layout of tf_keras' legacy `save_weights` (a group
+per layer, its arrays listed in `weight_names`), the same bytes under both Keras modes, so a
+file's sha256 identifies its weights. `model.save_weights("x.weights.h5")` of either mode keys
+its groups by class and position (`batch_normalization_21`); we read those too, by recomputing
+that key for each of our layers, so they load in both modes and a mismatch still names our layer.
 """
 
 import os
@@ -22,80 +13,31 @@ import re
 import h5py
 import numpy as np
 
-from keras_muxnet import checkpoints
 from keras_muxnet._files import atomic_output
+from keras_muxnet._keras import variable_short_name
 
 WEIGHT_FILE_SUFFIXES = (".weights.h5", ".h5")
-IMAGENET_CLASSES = 1000
 
 
-def check_request(spec, weights, include_top, classes):
-    """Reject a bad `weights` argument before anything is built.
-
-    For "imagenet" this also makes sure the weights are in the cache (downloading and
-    converting them where a URL is known), so a missing file fails before the slow build.
-    """
-    if weights is None:
-        return
-    if isinstance(weights, str) and weights == "imagenet":
-        from keras_muxnet import weights_cache
-
-        if not spec.published:
-            raise ValueError(weights_cache.unpublished_message(spec))
-        if include_top and classes != IMAGENET_CLASSES:
-            raise ValueError(
-                f"weights='imagenet' with include_top=True needs classes={IMAGENET_CLASSES} (got "
-                f"{classes}); use include_top=False and add your own head to fine-tune on "
-                f"{classes} classes")
-        weights_cache.imagenet_weights(spec)
-        return
-    if not isinstance(weights, (str, os.PathLike)):
-        raise ValueError(f"weights must be None, 'imagenet' or a path to a weights file, got {weights!r}")
-    path = os.fspath(weights)
-    if not os.path.isfile(path):
-        raise ValueError(f"weights must be None, 'imagenet' or a path to a weights file; "
-                         f"no file at {path!r}")
-    if not (path.endswith(WEIGHT_FILE_SUFFIXES) or checkpoints.is_checkpoint_path(path)):
-        raise ValueError(f"unsupported weights file {path!r}: expected a Keras .weights.h5 file or "
-                         f"a PyTorch checkpoint ({', '.join(checkpoints.CHECKPOINT_SUFFIXES)})")
-
-
-def load_into(model, spec, weights, include_top):
-    """Load the requested weights (already checked by check_request) into a built model."""
-    if weights is None:
-        return
-    if isinstance(weights, str) and weights == "imagenet":
-        from keras_muxnet import weights_cache
-
-        load_weights_by_name(model, weights_cache.imagenet_weights(spec))
-        return
-    path = os.fspath(weights)
-    if checkpoints.is_checkpoint_path(path):
-        from keras_muxnet import conversion
-
-        checkpoint = checkpoints.read_checkpoint(path)
-        conversion.check_arch(checkpoint, spec)
-        conversion.assign(model, conversion.convert_state_dict(
-            checkpoint.state_dict, model, spec, include_top))
-        return
-    load_weights_by_name(model, path)
-
-
-def save_weights_by_name(model, path):
+def save_weights_by_name(model, path, extra_layers=None):
     """Write every layer's weights, keyed by layer name, atomically to `path`.
 
     The layout is tf_keras' HDF5 weights layout, without timestamps or version tags, so the
-    same weights give the same bytes (and sha256) under Keras 3 and tf_keras.
+    same weights give the same bytes (and sha256) under Keras 3 and tf_keras. `extra_layers`
+    ({layer name: [(variable name, array), ...]}) appends layers the model does not have.
     """
+    entries = {layer.name: [(_variable_name(w), value)
+                            for w, value in zip(layer.weights, layer.get_weights())]
+               for layer in model.layers if layer.weights}
+    entries.update(extra_layers or {})
     with atomic_output(os.fspath(path), suffix=".weights.h5") as tmp:
         with h5py.File(tmp, "w") as f:
-            layers = [layer for layer in model.layers if layer.weights]
-            f.attrs["layer_names"] = np.array([layer.name.encode() for layer in layers])
-            for layer in layers:
-                group = f.create_group(layer.name)
-                names = [f"{layer.name}/{_variable_name(w)}:0" for w in layer.weights]
+            f.attrs["layer_names"] = np.array([name.encode() for name in entries])
+            for layer_name, variables in entries.items():
+                group = f.create_group(layer_name)
+                names = [f"{layer_name}/{variable}:0" for variable, _ in variables]
                 group.attrs["weight_names"] = np.array([n.encode() for n in names])
-                for name, value in zip(names, layer.get_weights()):
+                for name, (_, value) in zip(names, variables):
                     group.create_dataset(name, data=np.asarray(value), track_times=False)
 
 
@@ -104,9 +46,8 @@ _KERAS3_NAMES = {"depthwise_kernel": "kernel"}
 
 
 def _variable_name(variable):
-    """`kernel`, `gamma`, `moving_mean`, ...: the Keras 3 name of a variable in either Keras."""
-    full = getattr(variable, "path", None) or variable.name
-    name = full.split("/")[-1].split(":")[0]
+    """The Keras 3 name of a variable in either Keras (`kernel`, `gamma`, `moving_mean`, ...)."""
+    name = variable_short_name(variable)
     return _KERAS3_NAMES.get(name, name)
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from keras_muxnet import benchmark
+from keras_muxnet import latency
 from keras_muxnet._keras import keras
 from keras_muxnet.cli import main
 from muxnet_tiny import tiny_model
@@ -20,7 +20,7 @@ def small_peer():
 @pytest.mark.slow
 @pytest.mark.parametrize("runtime", ["tflite", "keras"])
 def test_records_and_ratios(runtime, tmp_path):
-    records = benchmark.benchmark([tiny_model()], vs=small_peer(), runtime=runtime, rounds=3,
+    records = latency.benchmark([tiny_model()], vs=small_peer(), runtime=runtime, rounds=3,
                                   runs_per_round=2, log=lambda *_: None)
     assert [r.model for r in records] == ["muxnet_tiny", records[1].model]
     tiny, peer = records
@@ -28,18 +28,18 @@ def test_records_and_ratios(runtime, tmp_path):
     assert tiny.ratio_vs == pytest.approx(tiny.latency_ms_median / peer.latency_ms_median)
     assert tiny.latency_ms_q1 <= tiny.latency_ms_median <= tiny.latency_ms_q3
     assert tiny.params > 0 and tiny.madds > 0 and tiny.params != peer.params
-    path = benchmark.write_json(records, tmp_path / "bench.json")
+    path = latency.write_records(records, tmp_path / "bench.json")
     loaded = json.loads(open(path).read())
     assert len(loaded) == 2 and KEYS <= set(loaded[0]) and loaded[0]["runtime"] == runtime
 
 
 def test_unknown_model_and_options():
     with pytest.raises(ValueError, match="unknown model 'ResNet9000'"):
-        benchmark.build_model("ResNet9000")
+        latency.build_model("ResNet9000")
     with pytest.raises(ValueError, match="runtime"):
-        benchmark.benchmark(["m"], runtime="onnx")
+        latency.benchmark(["m"], runtime="onnx")
     with pytest.raises(ValueError, match="int8"):
-        benchmark.benchmark(["m"], quantize="int4")
+        latency.benchmark(["m"], quantize="int4")
 
 
 def test_cli_rejects_unknown_model(capsys):

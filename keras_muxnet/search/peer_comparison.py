@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 
+from keras_muxnet._files import atomic_output
 from keras_muxnet.search.decomposition import pbi_distances
 from keras_muxnet.search.moead import MOEAD
 from keras_muxnet.search.variation import MixedSpace
@@ -112,15 +113,10 @@ def indicators(problem, F):
 def write_front(F, path):
     """DIR/front.csv: one row per solution, columns f1..fm (written whole, then moved in place)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".csv")
-    with os.fdopen(handle, "w", newline="") as stream:
+    with atomic_output(path) as tmp, open(tmp, "w", newline="") as stream:
         writer = csv.writer(stream)
         writer.writerow([f"f{j + 1}" for j in range(F.shape[1])])
         writer.writerows([[repr(float(v)) for v in row] for row in F])
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(temporary, 0o666 & ~umask)
-    os.replace(temporary, path)
 
 
 def compare(problem_name, n_obj=3, evals=9100, seeds=(0, 1, 2, 3, 4), log=print):

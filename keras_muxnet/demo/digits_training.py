@@ -1,10 +1,10 @@
-"""The training step of `keras-muxnet demo`: a MUXNet learns real handwritten digits on the CPU."""
+"""Demo step: MUXNet-xs learns real handwritten digits on the CPU, then is exported as .keras."""
 
 import os
 
 # 6 epochs, not 4: the demo's next step quantizes this model to int8, and after 4 epochs
 # (0.928 held-out) the int8 model agreed with Keras on only 88.1% of the held-out digits; after
-# 6 (0.961) on 97.5%, after 8 (0.969) on 96.9% (export.demo.step_export_int8, 200 calibration images).
+# 6 (0.961) on 97.5%, after 8 (0.969) on 96.9% (demo.tflite_int8, 200 calibration images).
 DEMO_EPOCHS = 6
 DEMO_SIZE = 32
 MIN_ACCURACY = 0.8  # 6 epochs from scratch (1 of warm-up) reached 0.961; below 0.8 something is broken
