@@ -130,13 +130,15 @@ def time_interleaved(runners, rounds=15, runs_per_round=10, warmup=5):
 
 
 def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize=None, threads=1,
-              batch=1, rounds=15, runs_per_round=10, rewrite=True, log=print, mode="predict",
+              batch=1, rounds=15, runs_per_round=10, rewrite=None, log=print, mode="predict",
               size=PEER_SIZE, jit_compile="auto"):
     """Measure `models` and `vs` side by side; returns a list of Record (the `vs` model last).
 
     Models are names (MUXNet variants or PEERS, built with random weights at size x size) or
     Keras models. `rewrite` applies the export-time rewrite (a no-op for models without grouped
-    convolutions, such as the peers; never in training). The keras runtime times `mode`
+    convolutions, such as the peers; never in training); by default it does for TFLite, where it
+    is what the export does, and not for the keras runtime, which times the network as built
+    (its fast form) as users run it. The keras runtime times `mode`
     ('predict' or 'train' steps), compiled with `jit_compile` ('auto', 'on', 'off').
     """
     from keras_muxnet import profiler
@@ -151,7 +153,7 @@ def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize=None, th
                          f"{MODES} and {tuple(JIT_COMPILE)}")
     if runtime == "tflite" and (mode != "predict" or jit_compile != "auto"):
         raise ValueError("--mode train and --jit-compile need --runtime keras")
-    rewrite = rewrite and mode == "predict"
+    rewrite = (runtime == "tflite" if rewrite is None else rewrite) and mode == "predict"
     built = {}
     for item in [*models, *([vs] if vs is not None else [])]:
         model = build_model(item, size) if isinstance(item, str) else item

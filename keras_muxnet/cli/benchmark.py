@@ -1,5 +1,7 @@
 """`keras-muxnet benchmark MODEL... --vs MobileNetV3Large`: latency side by side, with ratios."""
 
+import argparse
+
 from keras_muxnet.cli._options import add_quantize, quantize
 
 
@@ -21,8 +23,9 @@ def register(subparsers):
     parser.add_argument("--size", type=int, default=224, help="input height and width")
     parser.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto",
                         help="keras runtime: model.compile(jit_compile=...); Keras' default auto")
-    parser.add_argument("--no-rewrite", action="store_true",
-                        help="export MUXNets as built, without the export-time speed rewrite")
+    parser.add_argument("--rewrite", action=argparse.BooleanOptionalAction, default=None,
+                        help="apply the export-time inference rewrite first (default: yes for "
+                             "tflite, no for keras, which times the model as built)")
     parser.add_argument("--json", metavar="OUT", help="write the records as a JSON list")
     parser.set_defaults(func=run)
 
@@ -33,7 +36,7 @@ def run(args):
     records = latency.benchmark(args.models, vs=args.vs, runtime=args.runtime,
                                   quantize=quantize(args), threads=args.threads, batch=args.batch,
                                   rounds=args.rounds, runs_per_round=args.runs_per_round,
-                                  rewrite=not args.no_rewrite, mode=args.mode, size=args.size,
+                                  rewrite=args.rewrite, mode=args.mode, size=args.size,
                                   jit_compile=args.jit_compile)
     what = f"{args.mode}, jit_compile {args.jit_compile}, " if args.runtime == "keras" else ""
     print(f"\n{latency.machine()}; {args.threads} thread(s), batch {args.batch}, "
