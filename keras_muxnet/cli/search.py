@@ -103,7 +103,7 @@ def benchmark(args):
               f"MOEADOracle {result['moead_seconds_per_trial'] * 1e3:.1f} ms, RandomSearch "
               f"{result['random_seconds_per_trial'] * 1e3:.1f} ms, ratio {result['ratio']:.2f}; "
               f"the oracles' own decisions: {result['moead_decision_seconds_per_trial'] * 1e3:.2f} ms vs "
-              f"{result['random_decision_seconds_per_trial'] * 1e3:.2f} ms, ratio {result['decision_ratio']:.2f}"
+              f"{result['random_decision_seconds_per_trial'] * 1e3:.2f} ms, ratio {result['decision_ratio']:.2f}")
         print(f"  CPU time per trial: MOEADOracle {result['moead_cpu_seconds_per_trial'] * 1e3:.1f} ms, "
               f"RandomSearch {result['random_cpu_seconds_per_trial'] * 1e3:.1f} ms, ratio {result['cpu_ratio']:.2f}")
         report["overhead"] = result
