@@ -161,7 +161,8 @@ class MOEAD:
         subproblem = int(self.round.pop())
         within = bool(self.rng.random() < self.delta)
         pool = self.neighbors[subproblem] if within else np.arange(self.population_size)
-        pool = np.intersect1d(pool, filled)
+        # the pool's filled members, sorted (np.sort alone when all are filled: same, cheaper)
+        pool = np.sort(pool) if len(filled) == self.population_size else np.intersect1d(pool, filled)
         if len(pool) < 2:
             pool, within = filled, False
         first, second = self.rng.choice(pool, 2, replace=False)
@@ -189,7 +190,8 @@ class MOEAD:
         empty = pool[np.isnan(self.F[pool, 0])]
         self.X[empty], self.F[empty] = x, f
         full = pool[~np.isnan(self.F[pool, 0])]
-        full = full[np.isin(full, empty, invert=True)]
+        if len(empty):
+            full = full[np.isin(full, empty, invert=True)]
         replaced = len(empty)
         if len(full):  # the child's and the current values in one call (per-row, so the same numbers)
             both = self._scalarize(np.concatenate([np.repeat(f[None], len(full), axis=0), self.F[full]]),
