@@ -43,6 +43,7 @@ def test_report_only_needs_a_saved_search(tmp_path, capsys):
     assert "cannot go with --overwrite" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_benchmark_vs_peers_on_several_problems(tmp_path, capsys):
     code = main(["search", "benchmark", "--problem", "dtlz1,dtlz2", "--evals", "182", "--runs", "1",
                  "--vs", "optuna-nsga2", "--vs", "pymoo-nsga3", "--out", str(tmp_path)])
