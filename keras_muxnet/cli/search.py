@@ -37,8 +37,13 @@ def register(subparsers):
     run.add_argument("--report-only", action="store_true",
                      help="write the table and figure of the search saved in --out, without searching")
     bench = parser.add_argument_group("benchmark")
-    bench.add_argument("--problem", default="dtlz2", choices=("dtlz1", "dtlz2", "zdt1"))
-    bench.add_argument("--n-obj", type=int, default=3)
+    bench.add_argument("--problem", default="dtlz2",
+                       help="dtlz1, dtlz2, zdt1, a comma list of them, or 'all' (default dtlz2)")
+    bench.add_argument("--n-obj", type=int, default=None,
+                       help="objectives (default: 3 for DTLZ, 2 for ZDT1)")
+    bench.add_argument("--vs", action="append", default=None, metavar="PEER[,PEER]",
+                       help="peers to compare with (repeatable or comma list): optuna-nsga2, optuna-nsga3, "
+                            "pymoo-moead, pymoo-nsga3 (default pymoo-moead)")
     bench.add_argument("--evals", type=int, default=9100)
     bench.add_argument("--runs", type=int, default=5, help="seeds seed, seed+1, ... (median)")
     bench.add_argument("--concentration", action="store_true",
@@ -55,23 +60,38 @@ def main(args):
 # --- benchmark ---------------------------------------------------------------------------------
 def benchmark(args):
     from keras_muxnet.search import peer_comparison as bench
+    from keras_muxnet.search import peers
 
     if args.evals < 1 or args.runs < 1:
         raise ValueError(f"--evals and --runs must be positive, got {args.evals}, {args.runs}")
-    bench.get_problem(args.problem, args.n_obj)  # checks the combination before any work
+    problems = parse_problems(args.problem, bench.PROBLEMS)
+    vs = peers.parse_peers(args.vs or ["pymoo-moead"])
+    for problem in problems:  # checks each combination before any work
+        n_obj = args.n_obj or bench.default_n_obj(problem)
+        bench.get_problem(problem, n_obj)
+        for name in vs:
+            peers.require(name)
+            peers.check_budget(name, args.evals, n_obj)
     seeds = tuple(range(args.seed, args.seed + args.runs))
-    print(f"{args.problem} with {args.n_obj} objectives, {args.evals} evaluations, seeds {list(seeds)}")
-    summary = bench.compare(args.problem, args.n_obj, args.evals, seeds)
-    path = os.path.join(args.out, "front.csv")
-    bench.write_front(summary["rows"][0]["front"], path)
-    print(f"median IGD: ours {summary['ours_igd']:.5f}  pymoo {summary['pymoo_igd']:.5f}  "
-          f"ratio {summary['igd_ratio']:.3f}")
-    print(f"median HV:  ours {summary['ours_hv']:.5f}  pymoo {summary['pymoo_hv']:.5f}")
-    print(f"front of seed {seeds[0]} ({len(summary['rows'][0]['front'])} solutions) -> {path}")
-    report = {k: v for k, v in summary.items() if k != "rows"}
-    report["per_seed"] = [{k: v for k, v in row.items() if k != "front"} for row in summary["rows"]]
+    reports = {}
+    for problem in problems:
+        n_obj = args.n_obj or bench.default_n_obj(problem)
+        print(f"{problem} with {n_obj} objectives, {args.evals} evaluations, seeds {list(seeds)}, "
+              f"ours vs {', '.join(vs)}")
+        summary = bench.compare(problem, n_obj, args.evals, seeds, vs=vs)
+        path = os.path.join(args.out, "front.csv" if len(problems) == 1 else f"front_{problem}.csv")
+        bench.write_front(summary["rows"][0]["front"], path)
+        print_peer_table(summary)
+        print(f"our front of seed {seeds[0]} ({len(summary['rows'][0]['front'])} solutions) -> {path}")
+        report = {k: v for k, v in summary.items() if k != "rows"}
+        report["per_seed"] = [
+            {"seed": row["seed"], **{name: {k: v for k, v in row[name].items() if k not in ("archive", "population")}
+                                    for name in ("ours",) + vs}}
+            for row in summary["rows"]]
+        reports[problem] = report
+    report = reports[problems[0]] if len(problems) == 1 else {"problems": reports}
     if args.concentration:
-        result = bench.concentration(args.problem if args.problem != "zdt1" else "dtlz2", 3,
+        result = bench.concentration(next((p for p in problems if p != "zdt1"), "dtlz2"), 3,
                                      args.evals, args.seed)
         print(f"median PBI d2 to the target directions {result['targets_used']}: "
               f"with targets {result['targets']:.4f}, uniform {result['uniform']:.4f} "
@@ -84,9 +104,42 @@ def benchmark(args):
               f"{result['random_seconds_per_trial'] * 1e3:.1f} ms, ratio {result['ratio']:.2f}; "
               f"the oracles' own decisions: {result['moead_decision_seconds_per_trial'] * 1e3:.2f} ms vs "
               f"{result['random_decision_seconds_per_trial'] * 1e3:.2f} ms, ratio {result['decision_ratio']:.2f}")
+        print(f"  CPU time per trial: MOEADOracle {result['moead_cpu_seconds_per_trial'] * 1e3:.1f} ms, "
+              f"RandomSearch {result['random_cpu_seconds_per_trial'] * 1e3:.1f} ms, ratio {result['cpu_ratio']:.2f}")
         report["overhead"] = result
     write_json(os.path.join(args.out, "benchmark.json"), report, indent=1)
     return 0
+
+
+def parse_problems(text, known):
+    """'all', one name or a comma list -> tuple of problem names (each checked)."""
+    names = known if text.strip().lower() == "all" else tuple(
+        n.strip().lower() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise ValueError(f"unknown problem(s) {unknown or text!r}; expected 'all' or a comma list of {known}")
+    return tuple(dict.fromkeys(names))
+
+
+def print_peer_table(summary):
+    """Median indicators of every method, and each peer's IGD over ours (> 1: ours is better)."""
+    ours = summary["methods"]["ours"]
+
+    def cell(value, width=9):
+        return f"{'-':>{width}}" if value is None else f"{value:{width}.5f}"
+
+    print(f"  {'method':<14}{'IGD pop':>9}{'HV pop':>9}{'IGD all':>9}{'HV all':>9}"
+          f"{'peer/ours IGD pop':>19}{'peer/ours IGD all':>19}  evaluations per seed, median s")
+    for name, m in summary["methods"].items():
+        ratios = ["", ""]
+        if name != "ours":
+            ratios = [f"{m['igd'] / ours['igd']:.3f}" if m["igd"] is not None else "-",
+                      f"{m['archive_igd'] / ours['archive_igd']:.3f}"]
+        print(f"  {name:<14}{cell(m['igd'])}{cell(m['hv'])}{cell(m['archive_igd'])}{cell(m['archive_hv'])}"
+              f"{ratios[0]:>19}{ratios[1]:>19}  {m['evaluations']}, {m['seconds']:.1f} s")
+    print("median IGD: " + "  ".join(
+        f"{name} {m['igd'] if m['igd'] is not None else m['archive_igd']:.5f}"
+        + ("" if m["igd"] is not None else " (all evaluated)") for name, m in summary["methods"].items()))
 
 
 # --- search --------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ child is asked (the scale is known then) and the population's directions cluster
 The whole state is plain JSON (`get_state`/`from_state`), pending candidates included.
 """
 
+import base64
+
 import numpy as np
 
 from keras_muxnet.search import decomposition as decomposition_lib
@@ -159,7 +161,8 @@ class MOEAD:
         subproblem = int(self.round.pop())
         within = bool(self.rng.random() < self.delta)
         pool = self.neighbors[subproblem] if within else np.arange(self.population_size)
-        pool = np.intersect1d(pool, filled)
+        # the pool's filled members, sorted (np.sort alone when all are filled: same, cheaper)
+        pool = np.sort(pool) if len(filled) == self.population_size else np.intersect1d(pool, filled)
         if len(pool) < 2:
             pool, within = filled, False
         first, second = self.rng.choice(pool, 2, replace=False)
@@ -187,11 +190,13 @@ class MOEAD:
         empty = pool[np.isnan(self.F[pool, 0])]
         self.X[empty], self.F[empty] = x, f
         full = pool[~np.isnan(self.F[pool, 0])]
-        full = full[np.isin(full, empty, invert=True)]
+        if len(empty):
+            full = full[np.isin(full, empty, invert=True)]
         replaced = len(empty)
-        if len(full):
-            child = self._scalarize(f[None], full)
-            current = self._scalarize(self.F[full], full)
+        if len(full):  # the child's and the current values in one call (per-row, so the same numbers)
+            both = self._scalarize(np.concatenate([np.repeat(f[None], len(full), axis=0), self.F[full]]),
+                                   np.concatenate([full, full]))
+            child, current = both[:len(full)], both[len(full):]
             for index in self.rng.permutation(len(full)):
                 if replaced >= self.nr:
                     break
@@ -218,20 +223,22 @@ class MOEAD:
 
     # --- state ---------------------------------------------------------------------------------
     def get_state(self):
-        """Everything needed to go on, as JSON-serializable Python values."""
-        def array(a):
-            return None if a is None else np.where(np.isnan(a), None, a).tolist()
+        """Everything needed to go on, as JSON-serializable Python values.
 
+        Arrays are stored as base64 of their float64 bytes: exact, and far cheaper to write as
+        JSON than lists of floats (Keras-Tuner writes the oracle's state three times per trial).
+        """
         return {
             "population_size": self.population_size, "n_obj": self.n_obj,
-            "directions": array(self.directions),
-            "X": array(self.X), "F": array(self.F),
+            "directions": _pack(self.directions),
+            "X": _pack(self.X), "F": _pack(self.F),
             "ideal": [None if not np.isfinite(v) else float(v) for v in self.ideal],
             "lower": self.lower.tolist(), "scale": self.scale.tolist(),
             "pending": {str(k): list(v) for k, v in self.pending.items()},
             "next_ticket": self.next_ticket, "n_asked_initial": self.n_asked_initial,
             "round": list(self.round), "n_evaluations": self.n_evaluations,
-            "evaluated_F": self.evaluated_F, "scaled": self.scaled,
+            "evaluated_F": _pack(np.asarray(self.evaluated_F, dtype=float).reshape(-1, self.n_obj)),
+            "scaled": self.scaled,
             "rng": self.rng.bit_generator.state,
         }
 
@@ -242,17 +249,33 @@ class MOEAD:
                 f"saved search has population {state['population_size']} and {state['n_obj']} "
                 f"objectives, this one {self.population_size} and {self.n_obj}")
 
-        def array(a):
-            return None if a is None else np.array([[np.nan if v is None else v for v in row] for row in a], dtype=float)
-
-        self.directions = array(state["directions"])
+        self.directions = _unpack(state["directions"])
         self.neighbors = None if self.directions is None else self._neighbors(self.directions)
-        self.X, self.F = array(state["X"]), array(state["F"])
+        self.X, self.F = _unpack(state["X"]), _unpack(state["F"])
         self.ideal = np.array([np.inf if v is None else v for v in state["ideal"]], dtype=float)
         self.lower, self.scale = np.array(state["lower"]), np.array(state["scale"])
         self.pending = {int(k): (int(v[0]), bool(v[1]), list(v[2])) for k, v in state["pending"].items()}
         self.next_ticket, self.n_asked_initial = state["next_ticket"], state["n_asked_initial"]
         self.round, self.n_evaluations = list(state["round"]), state["n_evaluations"]
-        self.evaluated_F = [list(f) for f in state["evaluated_F"]]
+        evaluated = state["evaluated_F"]
+        self.evaluated_F = [list(f) for f in (_unpack(evaluated).tolist() if isinstance(evaluated, dict) else evaluated)]
         self.scaled = bool(state["scaled"])
         self.rng.bit_generator.state = state["rng"]
+
+
+def _pack(array):
+    """A float array as JSON: {"float64": base64 of its little-endian bytes, "shape": [...]}."""
+    if array is None:
+        return None
+    array = np.ascontiguousarray(array, dtype="<f8")
+    return {"float64": base64.b64encode(array.tobytes()).decode("ascii"), "shape": list(array.shape)}
+
+
+def _unpack(value):
+    """What `_pack` wrote (or, from states saved before it, nested lists with None for NaN)."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        flat = np.frombuffer(base64.b64decode(value["float64"]), dtype="<f8")
+        return flat.reshape(value["shape"]).astype(float)
+    return np.array([[np.nan if v is None else v for v in row] for row in value], dtype=float)

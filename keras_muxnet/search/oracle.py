@@ -169,6 +169,7 @@ class MOEADOracle(keras_tuner.Oracle):
         self.idle_wait = float(idle_wait)
         self._core = None
         self._core_state = None  # restored state, applied when the core is built
+        self._saved_core = None  # the core's state as last saved, until the core changes
         self._tickets = {}  # trial_id -> MOEA/D ticket
         self._told = set()  # trial_ids whose objectives the MOEA/D has seen
         self._forgotten = set()  # trial_ids that failed for good
@@ -211,6 +212,7 @@ class MOEADOracle(keras_tuner.Oracle):
     def populate_space(self, trial_id):
         core = self.core
         for _ in range(self._max_collisions):
+            self._saved_core = None  # ask (and forget) change the core
             ticket, x = core.ask()
             values = {**self._fixed_values, **core.space.decode(x)}
             if not self._duplicate(values):
@@ -254,6 +256,7 @@ class MOEADOracle(keras_tuner.Oracle):
         ticket = self._tickets.get(trial.trial_id)
         if ticket is not None and trial.trial_id not in self._told and ticket in self.core.pending:
             subproblem = self.core.pending[ticket][0]
+            self._saved_core = None
             self.core.tell(ticket, f)
             self._told.add(trial.trial_id)
             self._subproblems[trial.trial_id] = subproblem
@@ -273,6 +276,7 @@ class MOEADOracle(keras_tuner.Oracle):
         stored = self.trials[trial.trial_id]
         if stored.status == TrialStatus.FAILED and trial.trial_id in self._tickets \
                 and trial.trial_id not in self._forgotten:
+            self._saved_core = None
             self.core.forget(self._tickets[trial.trial_id])
             self._forgotten.add(trial.trial_id)
             self.save()
@@ -341,8 +345,11 @@ class MOEADOracle(keras_tuner.Oracle):
         state = super().get_state()
         core_state = None
         if self._core is not None:
-            core_state = {"variables": [v.name for v in self._core.space.variables],
-                          "moead": self._core.get_state()}
+            # Keras-Tuner saves the oracle three times a trial; the core changes at most twice.
+            if self._saved_core is None:
+                self._saved_core = {"variables": [v.name for v in self._core.space.variables],
+                                    "moead": self._core.get_state()}
+            core_state = self._saved_core
         elif self._core_state is not None:
             core_state = self._core_state
         state["moead"] = {
@@ -357,7 +364,7 @@ class MOEADOracle(keras_tuner.Oracle):
     def set_state(self, state):
         super().set_state(state)
         saved = state["moead"]
-        self._core = None
+        self._core, self._saved_core = None, None
         self._core_state = saved["core"]
         self._tickets = {k: int(v) for k, v in saved["tickets"].items()}
         self._told = set(saved["told"])

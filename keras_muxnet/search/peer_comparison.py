@@ -1,8 +1,12 @@
-"""Our MOEA/D core against pymoo's MOEA/D on pymoo's test problems, at equal evaluations.
+"""Our MOEA/D core against its peers (`search.peers`) on pymoo's test problems, at equal evaluations.
 
-`compare()` runs both on DTLZ1/DTLZ2/ZDT1 for several seeds and reports the median inverted
-generational distance (IGD, smaller is better) and hypervolume (larger is better) of each final
-front, measured by pymoo's own indicators against the problem's true Pareto front. Both use the
+`compare()` runs ours and each peer (pymoo's MOEA/D by default) on DTLZ1/DTLZ2/ZDT1 for several
+seeds and reports the median inverted generational distance (IGD, smaller is better) and
+hypervolume (larger is better), measured by pymoo's own indicators against the problem's true
+Pareto front, of two fronts per method: the final population's non-dominated solutions (where the
+method keeps a population; Optuna does not) and the non-dominated set of everything it evaluated
+(what Optuna's `best_trials` and our oracle's `get_best_trials` hand a user). Every method
+evaluates through one counting wrapper, and the count is reported. Ours and pymoo's MOEA/D use the
 same directions (a Das-Dennis lattice), neighbourhood size 20, mating within it with probability
 0.9, SBX and polynomial mutation with eta 20, the same decomposition (pymoo's default: PBI with
 theta 5 for three objectives, Tchebycheff for two), and, like pymoo, no objective normalization
@@ -22,11 +26,17 @@ import numpy as np
 
 from keras_muxnet._files import atomic_output
 from keras_muxnet.search.decomposition import pbi_distances
+from keras_muxnet.search import peers
 from keras_muxnet.search.moead import MOEAD
+from keras_muxnet.search.peers import PARTITIONS, default_decomposition, lattice
 from keras_muxnet.search.variation import MixedSpace
 
 PROBLEMS = ("dtlz1", "dtlz2", "zdt1")
-PARTITIONS = {2: 99, 3: 12}  # 100 directions for 2 objectives, 91 for 3
+
+
+def default_n_obj(name):
+    """The benchmark's objective count of a problem: 2 for ZDT1, 3 for the DTLZ problems."""
+    return 2 if name.lower() == "zdt1" else 3
 
 
 def get_problem(name, n_obj=3):
@@ -45,25 +55,13 @@ def get_problem(name, n_obj=3):
     return pymoo_problem(name, n_obj=n_obj)
 
 
-def lattice(n_obj):
-    from pymoo.util.ref_dirs import get_reference_directions
-
-    return get_reference_directions("das-dennis", n_obj, n_partitions=PARTITIONS[n_obj])
-
-
-def default_decomposition(n_obj):
-    """pymoo's own default: Tchebycheff for two objectives, PBI above."""
-    return "tchebycheff" if n_obj == 2 else "pbi"
-
-
-def non_dominated(F):
+def non_dominated(F, chunk=256):
     """Rows of F that no other row dominates (duplicates kept once)."""
     F = np.unique(np.asarray(F, dtype=float), axis=0)
-    keep = []
-    for i, f in enumerate(F):
-        dominated = np.any(np.all(F <= f, axis=1) & np.any(F < f, axis=1))
-        if not dominated:
-            keep.append(i)
+    keep = np.ones(len(F), dtype=bool)
+    for start in range(0, len(F), chunk):
+        f = F[start:start + chunk, None]
+        keep[start:start + chunk] = ~np.any(np.all(F <= f, axis=2) & np.any(F < f, axis=2), axis=1)
     return F[keep]
 
 
@@ -88,16 +86,7 @@ def run_ours(problem, evals, seed, reference_points=None, decomposition=None, po
 
 def run_pymoo(problem, evals, seed):
     """Final non-dominated objective vectors of pymoo's MOEA/D after `evals` evaluations."""
-    from pymoo.algorithms.moo.moead import MOEAD as PymooMOEAD
-    from pymoo.decomposition.pbi import PBI
-    from pymoo.decomposition.tchebicheff import Tchebicheff
-    from pymoo.optimize import minimize
-
-    decomposition = PBI(theta=5.0) if default_decomposition(problem.n_obj) == "pbi" else Tchebicheff()
-    algorithm = PymooMOEAD(ref_dirs=lattice(problem.n_obj), n_neighbors=20,
-                           prob_neighbor_mating=0.9, decomposition=decomposition)
-    result = minimize(problem, algorithm, ("n_eval", evals), seed=seed, verbose=False)
-    return non_dominated(result.pop.get("F"))
+    return non_dominated(peers.run("pymoo-moead", peers.CountedProblem(problem), evals, seed))
 
 
 def indicators(problem, F):
@@ -119,29 +108,73 @@ def write_front(F, path):
         writer.writerows([[repr(float(v)) for v in row] for row in F])
 
 
-def compare(problem_name, n_obj=3, evals=9100, seeds=(0, 1, 2, 3, 4), log=print):
-    """Both algorithms on one problem for each seed; returns a dict of medians and per-seed rows."""
+def run_method(name, problem, evals, seed):
+    """One method ("ours" or a peer) on one seed: its fronts, evaluation count and time."""
+    counted = peers.CountedProblem(problem)
+    start = time.perf_counter()
+    if name == "ours":
+        population = run_ours(counted, evals, seed)
+    else:
+        population = peers.run(name, counted, evals, seed)
+    seconds = time.perf_counter() - start
+    if counted.evaluations != evals:
+        raise RuntimeError(f"{name} evaluated {counted.evaluations} candidates, not the budget of {evals}")
+    archive = non_dominated(counted.evaluated())
+    out = {"evaluations": counted.evaluations, "seconds": seconds, "archive": archive}
+    out["archive_igd"], out["archive_hv"] = indicators(problem, archive)
+    out["population"] = None if population is None else non_dominated(population)
+    out["igd"], out["hv"] = (None, None) if population is None else indicators(problem, out["population"])
+    return out
+
+
+METRICS = ("igd", "hv", "archive_igd", "archive_hv", "seconds")
+
+
+def compare(problem_name, n_obj=3, evals=9100, seeds=(0, 1, 2, 3, 4), log=print, vs=("pymoo-moead",)):
+    """Ours and each peer in `vs` on one problem for each seed, at `evals` evaluations each.
+
+    Returns {"methods": {name: medians of METRICS + "evaluations" per seed}, "rows": per seed,
+    ...}; with pymoo-moead among the peers, also the keys ours_igd, pymoo_igd, ours_hv,
+    pymoo_hv and igd_ratio (final populations).
+    """
     problem = get_problem(problem_name, n_obj)
+    vs = peers.parse_peers(vs)
+    for name in vs:  # before any work
+        peers.require(name)
+        peers.check_budget(name, evals, problem.n_obj)
+    methods = ("ours",) + vs
     rows = []
     for seed in seeds:
-        start = time.perf_counter()
-        ours = run_ours(problem, evals, seed)
-        ours_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        theirs = run_pymoo(problem, evals, seed)
-        theirs_seconds = time.perf_counter() - start
-        row = {"seed": seed, "front": ours, "ours_seconds": ours_seconds, "pymoo_seconds": theirs_seconds}
-        row["ours_igd"], row["ours_hv"] = indicators(problem, ours)
-        row["pymoo_igd"], row["pymoo_hv"] = indicators(problem, theirs)
+        row = {"seed": seed}
+        for name in methods:
+            row[name] = run_method(name, problem, evals, seed)
+        row["front"] = row["ours"]["population"]
+        if "pymoo-moead" in vs:
+            row["ours_igd"], row["ours_hv"] = row["ours"]["igd"], row["ours"]["hv"]
+            row["pymoo_igd"], row["pymoo_hv"] = row["pymoo-moead"]["igd"], row["pymoo-moead"]["hv"]
         rows.append(row)
-        log(f"  {problem_name} seed {seed}: IGD ours {row['ours_igd']:.5f} pymoo {row['pymoo_igd']:.5f}   "
-            f"HV ours {row['ours_hv']:.5f} pymoo {row['pymoo_hv']:.5f}   "
-            f"({ours_seconds:.1f} s / {theirs_seconds:.1f} s)")
-    summary = {key: statistics.median(r[key] for r in rows)
-               for key in ("ours_igd", "pymoo_igd", "ours_hv", "pymoo_hv")}
-    summary["igd_ratio"] = summary["ours_igd"] / summary["pymoo_igd"]
-    summary.update(problem=problem_name, n_obj=problem.n_obj, evals=evals, seeds=list(seeds), rows=rows)
+        log(f"  {problem_name} seed {seed}: " + "   ".join(
+            f"{name} IGD {_text(row[name]['igd'])} / all {row[name]['archive_igd']:.5f} "
+            f"({row[name]['seconds']:.1f} s)" for name in methods))
+    summary = {"methods": {}}
+    for name in methods:
+        medians = {}
+        for key in METRICS:
+            values = [r[name][key] for r in rows]
+            medians[key] = None if any(v is None for v in values) else statistics.median(values)
+        medians["evaluations"] = [r[name]["evaluations"] for r in rows]
+        summary["methods"][name] = medians
+    if "pymoo-moead" in vs:
+        ours, pymoo = summary["methods"]["ours"], summary["methods"]["pymoo-moead"]
+        summary.update(ours_igd=ours["igd"], pymoo_igd=pymoo["igd"], ours_hv=ours["hv"], pymoo_hv=pymoo["hv"],
+                       igd_ratio=ours["igd"] / pymoo["igd"])
+    summary.update(problem=problem_name, n_obj=problem.n_obj, evals=evals, seeds=list(seeds), rows=rows,
+                   peers=list(vs))
     return summary
+
+
+def _text(value):
+    return "-" if value is None else f"{value:.5f}"
 
 
 def concentration(problem_name="dtlz2", n_obj=3, evals=9100, seed=0, targets=None, population_size=91):
@@ -171,7 +204,9 @@ def oracle_overhead(n_trials=60, rounds=6):
     Both run the same Tuner, space, objectives (three) and trial count in a fresh folder;
     each oracle runs `rounds` times, the order alternating between rounds (the machine is
     shared and noisy), and keeps its median. Most of a trial's time is Keras-Tuner writing
-    trial and oracle files. Returns per-trial seconds of each and their ratio (ours / random).
+    trial and oracle files. Returns per-trial seconds of each and their ratio (ours / random),
+    in wall time and in the process's CPU time (which a busy disk or other processes on a
+    shared machine disturb far less).
     """
     import keras_tuner
 
@@ -215,6 +250,7 @@ def oracle_overhead(n_trials=60, rounds=6):
         "random": lambda: random_class(objective=objectives, max_trials=n_trials, seed=1),
     }
     times = {name: [] for name in oracles}
+    cpu_times = {name: [] for name in oracles}
     for round_index in range(rounds):
         order = list(oracles) if round_index % 2 == 0 else list(oracles)[::-1]
         for name in order:
@@ -222,15 +258,19 @@ def oracle_overhead(n_trials=60, rounds=6):
                 tuner = Trivial(oracle=oracles[name](), hypermodel=declare, directory=folder,
                                 project_name=name)
                 decision[name].append(0.0)
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 tuner.search(verbose=0)
                 times[name].append((time.perf_counter() - start) / n_trials)
+                cpu_times[name].append((time.process_time() - cpu_start) / n_trials)
                 decision[name][-1] /= n_trials
     ours, theirs = statistics.median(times["moead"]), statistics.median(times["random"])
+    ours_cpu, theirs_cpu = statistics.median(cpu_times["moead"]), statistics.median(cpu_times["random"])
     ours_decision = statistics.median(decision["moead"][1:])
     theirs_decision = statistics.median(decision["random"][1:])
     return {"moead_seconds_per_trial": ours, "random_seconds_per_trial": theirs,
             "ratio": ours / theirs, "n_trials": n_trials, "rounds": rounds,
+            "moead_cpu_seconds_per_trial": ours_cpu, "random_cpu_seconds_per_trial": theirs_cpu,
+            "cpu_ratio": ours_cpu / theirs_cpu,
             "moead_decision_seconds_per_trial": ours_decision,
             "random_decision_seconds_per_trial": theirs_decision,
             "decision_ratio": ours_decision / theirs_decision}

@@ -130,8 +130,8 @@ class MixedSpace:
             u = rng.random()
             spread_low = _sbx_spread(1.0 + 2.0 * low / gap, eta, u)
             spread_high = _sbx_spread(1.0 + 2.0 * (1.0 - high) / gap, eta, u)
-            first = np.clip(0.5 * (low + high - spread_low * gap), 0.0, 1.0)
-            second = np.clip(0.5 * (low + high + spread_high * gap), 0.0, 1.0)
+            first = _clip01(0.5 * (low + high - spread_low * gap))
+            second = _clip01(0.5 * (low + high + spread_high * gap))
             if rng.random() < 0.5:
                 first, second = second, first
             child_a[i], child_b[i] = first, second
@@ -174,4 +174,9 @@ def _polynomial_step(y, eta, u):
     else:
         value = 2.0 * (1.0 - u) + 2.0 * (u - 0.5) * y ** (eta + 1.0)
         delta = 1.0 - value ** power
-    return float(np.clip(y + delta, 0.0, 1.0))
+    return float(_clip01(y + delta))
+
+
+def _clip01(value):
+    """A scalar clipped to [0, 1] (np.clip costs ~10 us per scalar call; one runs per variable per child)."""
+    return min(max(value, 0.0), 1.0)

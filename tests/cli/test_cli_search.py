@@ -41,3 +41,24 @@ def test_report_only_needs_a_saved_search(tmp_path, capsys):
     assert "no saved search in" in capsys.readouterr().err
     assert main(["search", "--out", str(tmp_path), "--report-only", "--overwrite"]) == 2
     assert "cannot go with --overwrite" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_benchmark_vs_peers_on_several_problems(tmp_path, capsys):
+    code = main(["search", "benchmark", "--problem", "dtlz1,dtlz2", "--evals", "182", "--runs", "1",
+                 "--vs", "optuna-nsga2", "--vs", "pymoo-nsga3", "--out", str(tmp_path)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "peer/ours IGD all" in printed and "optuna-nsga2" in printed
+    report = json.loads((tmp_path / "benchmark.json").read_text())
+    assert sorted(report["problems"]) == ["dtlz1", "dtlz2"]
+    for problem in report["problems"].values():
+        assert problem["peers"] == ["optuna-nsga2", "pymoo-nsga3"]
+        assert {m["evaluations"][0] for m in problem["methods"].values()} == {182}
+        assert problem["per_seed"][0]["optuna-nsga2"]["archive_igd"] > 0
+    assert (tmp_path / "front_dtlz1.csv").exists() and (tmp_path / "front_dtlz2.csv").exists()
+
+
+def test_benchmark_rejects_an_unknown_peer(tmp_path, capsys):
+    assert main(["search", "benchmark", "--vs", "optuna-tpe", "--out", str(tmp_path)]) == 2
+    assert "unknown peer 'optuna-tpe'" in capsys.readouterr().err

@@ -95,3 +95,29 @@ def test_bad_inputs_are_explained():
     optimizer.tell(ticket, [1.0, 1.0, 1.0])
     with pytest.raises(KeyError, match="already told"):
         optimizer.tell(ticket, [1.0, 1.0, 1.0])
+
+
+def test_a_state_saved_with_float_lists_still_restores():
+    """States written before arrays were packed (nested lists, None for NaN) resume the same."""
+    def fresh():
+        return MOEAD(MixedSpace.continuous(4), 2, population_size=6, n_neighbors=3, seed=5)
+
+    first = fresh()
+    for _ in range(4):  # part of the initial population: F still has empty (NaN) rows
+        ticket, x = first.ask()
+        first.tell(ticket, x[:2])
+    state = json.loads(json.dumps(first.get_state()))
+    assert isinstance(state["X"], dict) and isinstance(state["F"], dict)
+
+    def as_lists(array):
+        return [[None if np.isnan(v) else v for v in row] for row in array]
+
+    old = dict(state, X=as_lists(first.X), F=as_lists(first.F), directions=first.directions.tolist(),
+               evaluated_F=[list(f) for f in first.evaluated_F])
+    for saved in (state, old):
+        second = fresh()
+        second.set_state(saved)
+        np.testing.assert_array_equal(second.X, first.X)  # NaN rows included
+        np.testing.assert_array_equal(second.F, first.F)
+        np.testing.assert_array_equal(second.directions, first.directions)
+        assert second.evaluated_F == first.evaluated_F

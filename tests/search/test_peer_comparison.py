@@ -36,6 +36,9 @@ def test_oracle_overhead_measures_both_oracles():
     result = peer_comparison.oracle_overhead(n_trials=4, rounds=1)
     assert result["moead_seconds_per_trial"] > 0 and result["random_seconds_per_trial"] > 0
     assert result["ratio"] == pytest.approx(result["moead_seconds_per_trial"] / result["random_seconds_per_trial"])
+    assert result["moead_cpu_seconds_per_trial"] > 0 and result["random_cpu_seconds_per_trial"] > 0
+    assert result["cpu_ratio"] == pytest.approx(
+        result["moead_cpu_seconds_per_trial"] / result["random_cpu_seconds_per_trial"])
 
 
 def test_unknown_problem_is_named():
