@@ -64,7 +64,10 @@ def build_model(name, size=PEER_SIZE):
     return MUXNet(spec, weights=None, input_shape=(size, size, 3))
 
 
-class _TFLiteRunner:
+class TFLiteRunner:
+    """One model converted to TFLite (through the export rewrite when `rewrite`) and ready to
+    run: calling it times one inference (the search's latency table uses it too)."""
+
     def __init__(self, model, quantize, threads, batch, rewrite, seed=0):
         from keras_muxnet.export import runtime, tflite
 
@@ -165,7 +168,7 @@ def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize=None, th
         profiles[name] = profiler.profile(model)
         log(f"preparing {name} ({runtime}, {to_cli(quantize)}, {mode})")
         if runtime == "tflite":
-            runners[name] = _TFLiteRunner(model, quantize, threads, batch, rewrite)
+            runners[name] = TFLiteRunner(model, quantize, threads, batch, rewrite)
         else:
             runners[name] = _KerasRunner(model, quantize, threads, batch, rewrite, mode=mode,
                                          jit_compile=jit_compile)

@@ -142,9 +142,9 @@ class LatencyTable:
     def _time(self, model):
         import numpy as np
 
-        from keras_muxnet.latency import _TFLiteRunner, time_interleaved
+        from keras_muxnet.latency import TFLiteRunner, time_interleaved
 
-        runner = _TFLiteRunner(model, self.signature["quantize"], self.signature["threads"], batch=1,
+        runner = TFLiteRunner(model, self.signature["quantize"], self.signature["threads"], batch=1,
                                rewrite=True)
         samples = time_interleaved({"part": runner}, rounds=self.rounds, runs_per_round=self.runs_per_round)
         return float(np.round(statistics.median(samples["part"]), 6))
