@@ -2,12 +2,14 @@
 
     keras-muxnet detect train --dataset digit-scenes --model ssdlite_muxnet_xs --json out.json --output runs/det
     keras-muxnet detect photo.jpg --model runs/det/detector.keras --out boxes.png
+    keras-muxnet detect benchmark ssdlite_muxnet_m --vs ssdlite_mobilenet_v2 --json bench.json
 
 `train` renders the digit scenes (keras_muxnet.detection.digit_scenes), fits the detector with a
 progress bar (keras_muxnet.detection.fitting), evaluates mAP on the held-out scenes and writes
 DIR/detector.keras and the JSON (map50, map, voc07_map50, epochs, seconds, ...).
 An IMAGE is resized to the detector's input size, detected, and the boxes are drawn at the
-image's own size.
+image's own size. `benchmark` times exported detectors (TFLite, 1 thread, fp32 and int8,
+interleaved; keras_muxnet.detection.benchmark) and prints their ratio to the --vs detector.
 """
 
 import json
@@ -19,12 +21,20 @@ DATASETS = ("digit-scenes",)
 def register(subparsers):
     parser = subparsers.add_parser("detect", help="train an SSDLite detector (detect train) or "
                                                   "draw detections on an image (detect IMAGE)")
-    parser.add_argument("target", help="'train', or the path of an image to detect objects in")
+    parser.add_argument("target", help="'train', 'benchmark', or the path of an image to detect "
+                                       "objects in")
+    parser.add_argument("detectors", nargs="*", help="benchmark: detectors to time "
+                                                     "(default ssdlite_muxnet_m)")
+    parser.add_argument("--vs", default="ssdlite_mobilenet_v2", help="benchmark: the reference")
+    parser.add_argument("--threads", type=int, default=1, help="benchmark: TFLite threads")
+    parser.add_argument("--rounds", type=int, default=15, help="benchmark: timing rounds")
     parser.add_argument("--model", default="ssdlite_muxnet_xs",
                         help="train: ssdlite_<backbone> (muxnet_xs/s/m/l, mobilenet_v2); "
                              "IMAGE: a saved detector (.keras)")
     parser.add_argument("--dataset", default="digit-scenes", choices=DATASETS)
-    parser.add_argument("--size", type=int, default=128, help="scene and input size (train)")
+    parser.add_argument("--size", type=int, default=None,
+                        help="train: scene and input size (default 128); benchmark: input size "
+                             "(default 300)")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
@@ -64,6 +74,7 @@ def train(args):
     backbone = backbone_of(args.model)
     if args.output:
         os.makedirs(args.output, exist_ok=True)
+    args.size = args.size or 128
     model = SSDLite(backbone, num_classes=digit_scenes.NUM_CLASSES, input_size=args.size)
     train_data, heldout = digit_scenes.load_digit_scenes(
         args.train_scenes, args.heldout_scenes, size=args.size, seed=args.seed)
@@ -114,7 +125,24 @@ def detect_image(args):
     return 0
 
 
+def benchmark(args):
+    from keras_muxnet import benchmark as benchmark_lib
+    from keras_muxnet.detection import benchmark as detection_benchmark
+
+    records = detection_benchmark.benchmark(args.detectors or ["ssdlite_muxnet_m"], vs=args.vs,
+                                            threads=args.threads, size=args.size or 300,
+                                            rounds=args.rounds)
+    print(f"TFLite, {args.threads} thread(s), {args.size or 300}x{args.size or 300}, "
+          f"{benchmark_lib.machine()}")
+    print(benchmark_lib.format_table(records))
+    if args.json:
+        benchmark_lib.write_json(records, args.json)
+    return 0
+
+
 def run(args):
     if args.target == "train":
         return train(args)
+    if args.target == "benchmark":
+        return benchmark(args)
     return detect_image(args)

@@ -119,8 +119,18 @@ def to_tflite(detector, path, quantize=None, representative_data=None, **postpro
 class TFLiteDetector:
     """Run an exported detector image by image; `predict` returns the keras-hub style dict."""
 
-    def __init__(self, model, num_threads=1):
-        self.interpreter = runtime.make_interpreter(model, num_threads)
+    def __init__(self, model, num_threads=1, xnnpack=True):
+        if xnnpack:
+            self.interpreter = runtime.make_interpreter(model, num_threads)
+        else:
+            # TFLite's reference kernels only. LiteRT 2.3's XNNPACK delegate aborts ("double
+            # free") on some int8 detectors with degenerate (random, untrained) weights.
+            from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+            content = model if isinstance(model, (bytes, bytearray)) else open(model, "rb").read()
+            self.interpreter = Interpreter(
+                model_content=bytes(content), num_threads=num_threads,
+                experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]
         # The operator's outputs in its order (boxes, classes, scores, count): the converter

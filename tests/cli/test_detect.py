@@ -33,3 +33,8 @@ def test_train_writes_json_and_detector_then_draws(tmp_path):
     drawn = np.asarray(Image.open(picture))
     assert drawn.shape == (80, 120, 3)
     assert np.any(drawn != np.asarray(Image.open(photo)))  # boxes were drawn
+
+
+def test_benchmark_rejects_a_name_that_is_not_a_detector(capsys):
+    assert main(["detect", "benchmark", "muxnet_m", "--vs", "ssdlite_mobilenet_v2"]) == 2
+    assert "detector names start with 'ssdlite_'" in capsys.readouterr().err

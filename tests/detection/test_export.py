@@ -42,7 +42,8 @@ def test_int8_export_runs_with_integer_kernels(detector, tmp_path):
                             representative_data=_images(4))
     counts = ops.op_counts(path)
     assert counts.get("QUANTIZE") and counts.get(f"CUSTOM:{export.POSTPROCESS_OP}") == 1
-    out = export.TFLiteDetector(path).predict(_images(1))
+    # Reference kernels: LiteRT's XNNPACK delegate can abort on untrained int8 detectors.
+    out = export.TFLiteDetector(path, xnnpack=False).predict(_images(1))
     assert out["boxes"].shape == (1, 100, 4) and int(out["num_detections"][0]) > 0
 
 
