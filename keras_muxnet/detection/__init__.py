@@ -2,7 +2,10 @@
 
 Modules, one concept each: `boxes` (geometry, conventions), `anchors`, `box_coding`, `targets`
 (matching), `loss`, `backbones` (where the heads attach), `heads`, `model` (SSDLite),
-`postprocess` (decoding, NMS), `evaluation` (VOC07 11-point AP, COCO AP).
+`postprocess` (decoding, NMS), `evaluation` (VOC07 11-point AP, COCO AP), `voc` (VOCdevkit
+reader, SSD augmentation), `digit_scenes` (a detection task from shipped images), `fitting`
+(tf.data, fit, held-out mAP), `export` (TFLite with detection post-processing), `benchmark`
+(exported detectors side by side), `drawing` (boxes on a picture); `demo` is demo code.
 """
 
 import importlib
