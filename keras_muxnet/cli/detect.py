@@ -1,0 +1,148 @@
+"""`keras-muxnet detect`: train an SSDLite detector on digit scenes, or draw a detector's boxes.
+
+    keras-muxnet detect train --dataset digit-scenes --model ssdlite_muxnet_xs --json out.json --output runs/det
+    keras-muxnet detect photo.jpg --model runs/det/detector.keras --out boxes.png
+    keras-muxnet detect benchmark ssdlite_muxnet_m --vs ssdlite_mobilenet_v2 --json bench.json
+
+`train` renders the digit scenes (keras_muxnet.detection.digit_scenes), fits the detector with a
+progress bar (keras_muxnet.detection.fitting), evaluates mAP on the held-out scenes and writes
+DIR/detector.keras and the JSON (map50, map, voc07_map50, epochs, seconds, ...).
+An IMAGE is resized to the detector's input size, detected, and the boxes are drawn at the
+image's own size. `benchmark` times exported detectors (TFLite, 1 thread, fp32 and int8,
+interleaved; keras_muxnet.detection.benchmark) and prints their ratio to the --vs detector.
+"""
+
+import json
+import os
+
+DATASETS = ("digit-scenes",)
+
+
+def register(subparsers):
+    parser = subparsers.add_parser("detect", help="train an SSDLite detector (detect train) or "
+                                                  "draw detections on an image (detect IMAGE)")
+    parser.add_argument("target", help="'train', 'benchmark', or the path of an image to detect "
+                                       "objects in")
+    parser.add_argument("detectors", nargs="*", help="benchmark: detectors to time "
+                                                     "(default ssdlite_muxnet_m)")
+    parser.add_argument("--vs", default="ssdlite_mobilenet_v2", help="benchmark: the reference")
+    parser.add_argument("--threads", type=int, default=1, help="benchmark: TFLite threads")
+    parser.add_argument("--rounds", type=int, default=15, help="benchmark: timing rounds")
+    parser.add_argument("--model", default="ssdlite_muxnet_xs",
+                        help="train: ssdlite_<backbone> (muxnet_xs/s/m/l, mobilenet_v2); "
+                             "IMAGE: a saved detector (.keras)")
+    parser.add_argument("--dataset", default="digit-scenes", choices=DATASETS)
+    parser.add_argument("--size", type=int, default=None,
+                        help="train: scene and input size (default 128); benchmark: input size "
+                             "(default 300)")
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=3e-3)
+    parser.add_argument("--train-scenes", type=int, default=2000)
+    parser.add_argument("--heldout-scenes", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", default=None, help="train: folder for detector.keras")
+    parser.add_argument("--json", default=None, help="train: write the results as JSON here")
+    parser.add_argument("--out", default=None, help="IMAGE: the PNG to draw the boxes into")
+    parser.add_argument("--score-threshold", type=float, default=0.3,
+                        help="IMAGE: draw detections at least this confident")
+    parser.set_defaults(func=run)
+
+
+def backbone_of(model_name):
+    """'ssdlite_muxnet_xs' -> 'muxnet_xs' (checked by the detector)."""
+    name = str(model_name).lower()
+    if not name.startswith("ssdlite_"):
+        raise ValueError(f"--model must name an SSDLite detector, e.g. ssdlite_muxnet_xs or "
+                         f"ssdlite_mobilenet_v2; got {model_name!r}")
+    return name[len("ssdlite_"):]
+
+
+def write_json(path, payload):
+    from keras_muxnet._files import atomic_output
+
+    with atomic_output(path, suffix=".json") as tmp:
+        with open(tmp, "w") as f:
+            json.dump(payload, f, indent=2)
+
+
+def train(args):
+    from keras_muxnet._files import atomic_output
+    from keras_muxnet._keras import KERAS_MODE
+    from keras_muxnet.detection import SSDLite, digit_scenes, fitting
+
+    backbone = backbone_of(args.model)
+    if args.output:
+        os.makedirs(args.output, exist_ok=True)
+    args.size = args.size or 128
+    model = SSDLite(backbone, num_classes=digit_scenes.NUM_CLASSES, input_size=args.size)
+    train_data, heldout = digit_scenes.load_digit_scenes(
+        args.train_scenes, args.heldout_scenes, size=args.size, seed=args.seed)
+    result = fitting.train(model, train_data, heldout, epochs=args.epochs,
+                           batch_size=args.batch_size, learning_rate=args.learning_rate,
+                           seed=args.seed, verbose=1)
+    payload = {"dataset": args.dataset, "model": args.model, "size": args.size, **result,
+               "train_scenes": args.train_scenes, "heldout_scenes": args.heldout_scenes,
+               "learning_rate": args.learning_rate, "batch_size": args.batch_size,
+               "keras": KERAS_MODE}
+    if args.output:
+        path = os.path.join(args.output, "detector.keras")
+        with atomic_output(path, suffix=".keras") as tmp:
+            model.save(tmp)
+        payload["model_path"] = path
+    print(f"held-out mAP@0.5 {result['map50']:.4f} (COCO AP@[.5:.95] {result['map']:.4f}, "
+          f"VOC07 {result['voc07_map50']:.4f}) after {result['epochs']} epochs in "
+          f"{result['seconds']:.0f} s")
+    if args.json:
+        write_json(args.json, payload)
+    return 0
+
+
+def detect_image(args):
+    import numpy as np
+    import tensorflow as tf
+
+    from keras_muxnet._keras import keras
+    from keras_muxnet.detection import SSDLite, drawing
+
+    if not os.path.isfile(args.target):
+        raise FileNotFoundError(f"no image at {args.target!r}")
+    if not args.out:
+        raise ValueError("give --out PATH.png for the picture with the boxes")
+    model = keras.models.load_model(args.model)
+    if not isinstance(model, SSDLite):
+        raise ValueError(f"{args.model} is not an SSDLite detector")
+    image = tf.io.decode_image(tf.io.read_file(args.target), channels=3, expand_animations=False)
+    height, width = int(image.shape[0]), int(image.shape[1])
+    x = tf.image.resize(tf.cast(image, tf.float32), (model.input_size, model.input_size))[None]
+    out = model.predict(x, verbose=0)
+    keep = np.asarray(out["confidence"][0]) >= args.score_threshold
+    keep &= np.arange(keep.size) < int(out["num_detections"][0])
+    scale = np.array([width, height, width, height], np.float32) / model.input_size
+    boxes = out["boxes"][0][keep] * scale
+    drawing.save(args.out, image.numpy(), boxes, out["labels"][0][keep], out["confidence"][0][keep])
+    print(f"{int(keep.sum())} detections at score >= {args.score_threshold} drawn into {args.out}")
+    return 0
+
+
+def benchmark(args):
+    from keras_muxnet import benchmark as benchmark_lib
+    from keras_muxnet.detection import benchmark as detection_benchmark
+
+    records = detection_benchmark.benchmark(args.detectors or ["ssdlite_muxnet_m"], vs=args.vs,
+                                            threads=args.threads, size=args.size or 300,
+                                            rounds=args.rounds)
+    print(f"TFLite, {args.threads} thread(s), {args.size or 300}x{args.size or 300}, "
+          f"{benchmark_lib.machine()}")
+    print(benchmark_lib.format_table(records))
+    if args.json:
+        benchmark_lib.write_json(records, args.json)
+    return 0
+
+
+def run(args):
+    if args.target == "train":
+        return train(args)
+    if args.target == "benchmark":
+        return benchmark(args)
+    return detect_image(args)

@@ -1,0 +1,68 @@
+"""SSD anchors, as TensorFlow's object-detection `ssd_anchor_generator` makes them for SSDLite.
+
+Choices (those of the `ssdlite_mobilenet_v2` config, which MobileNetV2 §6.2 and MUXNet follow):
+- one scale per feature map, evenly spaced from `min_scale` 0.2 to `max_scale` 0.95 over the
+  six maps (0.2, 0.35, 0.5, 0.65, 0.8, 0.95), relative to the image side;
+- aspect ratios {1, 2, 1/2, 3, 1/3} at that scale, plus a 1:1 anchor at the interpolated scale
+  sqrt(s_i * s_{i+1}) (s_7 = 1.0), six anchors per cell;
+- the lowest (stride-16) map has three: 1:1 at scale 0.1, and 2:1, 1:2 at its scale 0.2
+  (`reduce_boxes_in_lowest_layer`);
+- an anchor of scale s and ratio a has width s*sqrt(a), height s/sqrt(a); cells are centred
+  ((i + 0.5) / size); anchors are not clipped to the image.
+Anchors are (cy, cx, h, w), normalized, ordered map by map, row by row, cell by cell, then by
+the anchor list above: the order in which the heads' reshaped outputs are concatenated.
+"""
+
+import math
+
+import numpy as np
+
+MIN_SCALE = 0.2
+MAX_SCALE = 0.95
+ASPECT_RATIOS = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)
+LOWEST_LAYER_BOXES = ((0.1, 1.0), (None, 2.0), (None, 0.5))  # None: the layer's own scale
+
+
+def layer_scales(num_layers, min_scale=MIN_SCALE, max_scale=MAX_SCALE):
+    if num_layers == 1:
+        return [min_scale, 1.0]
+    step = (max_scale - min_scale) / (num_layers - 1)
+    return [min_scale + step * i for i in range(num_layers)] + [1.0]
+
+
+def box_specs(num_layers, aspect_ratios=ASPECT_RATIOS, min_scale=MIN_SCALE, max_scale=MAX_SCALE):
+    """[(scale, aspect ratio), ...] per feature map."""
+    scales = layer_scales(num_layers, min_scale, max_scale)
+    specs = []
+    for i in range(num_layers):
+        if i == 0:
+            specs.append([(scales[0] if s is None else s, a) for s, a in LOWEST_LAYER_BOXES])
+            continue
+        layer = [(scales[i], a) for a in aspect_ratios]
+        layer.append((math.sqrt(scales[i] * scales[i + 1]), 1.0))
+        specs.append(layer)
+    return specs
+
+
+def anchors_per_cell(num_layers, **kwargs):
+    return [len(layer) for layer in box_specs(num_layers, **kwargs)]
+
+
+def generate(feature_map_sizes, **kwargs):
+    """All anchors (A, 4) as normalized (cy, cx, h, w) for maps of the given (height, width)."""
+    out = []
+    for (rows, cols), layer in zip(feature_map_sizes, box_specs(len(feature_map_sizes), **kwargs)):
+        cy, cx = np.meshgrid((np.arange(rows) + 0.5) / rows, (np.arange(cols) + 0.5) / cols,
+                             indexing="ij")
+        sizes = np.array([(s / math.sqrt(a), s * math.sqrt(a)) for s, a in layer])  # (k, [h, w])
+        grid = np.stack([cy, cx], axis=-1)[:, :, None, :]                          # (r, c, 1, 2)
+        grid = np.broadcast_to(grid, (rows, cols, len(layer), 2))
+        hw = np.broadcast_to(sizes, (rows, cols, len(layer), 2))
+        out.append(np.concatenate([grid, hw], axis=-1).reshape(-1, 4))
+    return np.concatenate(out).astype(np.float32)
+
+
+def to_corners(anchors):
+    """(cy, cx, h, w) -> normalized xyxy."""
+    cy, cx, h, w = (anchors[..., i] for i in range(4))
+    return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=-1)

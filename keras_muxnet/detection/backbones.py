@@ -1,0 +1,67 @@
+"""The feature maps SSDLite attaches to, for our MUXNets and for keras.applications' MobileNetV2.
+
+Both are cut the same way (MobileNetV2 §6.2): the first map is the expansion output of the first
+stride-32 block (still at stride 16, the widest map there), the second the backbone's last layer
+(its 1x1 head conv, stride 32). For MobileNetV2 these are `block_13_expand_relu` (576 channels)
+and `out_relu` (1280); for MUXNet `features.expansion_layer_name` and `top_activation`.
+Images come in as RGB in [0, 255]; each backbone scales them as it was trained to.
+"""
+
+import dataclasses
+
+from keras_muxnet import architectures, features, models
+from keras_muxnet._keras import keras
+
+MOBILENET_V2 = "mobilenet_v2"
+MOBILENET_V2_TAPS = ("block_13_expand_relu", "out_relu")
+
+
+def spec_to_config(spec):
+    """A MUXNetSpec as JSON-able data, for a model's config."""
+    return dataclasses.asdict(spec)
+
+
+def spec_from_config(config):
+    config = dict(config)
+    config["stages"] = tuple(tuple(stage) for stage in config["stages"])
+    return architectures.MUXNetSpec(**config)
+
+
+def names():
+    return sorted(architectures.SPECS) + [MOBILENET_V2]
+
+
+def canonical(name):
+    """'muxnet_m', 'MUXNet-m', 'm', 'mobilenet_v2' -> the canonical name, else a clear error.
+
+    A `MUXNetSpec` (a searched or test network) passes as it is.
+    """
+    if isinstance(name, architectures.MUXNetSpec):
+        return name
+    key = str(name).lower().replace("-", "_")
+    if key in (MOBILENET_V2, "mobilenetv2"):
+        return MOBILENET_V2
+    try:
+        return architectures.get_spec(key).name
+    except ValueError:
+        raise ValueError(f"unknown detection backbone {name!r}; known: {names()}") from None
+
+
+def build(name, input_size, weights=None):
+    """(input tensor, [stride-16 expansion map, stride-32 last map]) of a fresh backbone.
+
+    `name` is canonical (see `canonical`): a variant name, "mobilenet_v2" or a MUXNetSpec.
+    """
+    name = canonical(name)
+    shape = (input_size, input_size, 3)
+    if name == MOBILENET_V2:
+        inputs = keras.Input(shape=shape, name="input_layer")
+        scaled = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="mobilenet_v2_scaling")(inputs)
+        base = keras.applications.MobileNetV2(include_top=False, weights=weights,
+                                              input_tensor=scaled)
+        return inputs, [base.get_layer(n).output for n in MOBILENET_V2_TAPS]
+    spec = name if isinstance(name, architectures.MUXNetSpec) else architectures.get_spec(name)
+    base = models.MUXNet(spec, include_top=False, weights=weights, input_shape=shape)
+    taps = [base.get_layer(features.expansion_layer_name(spec)).output,
+            base.get_layer("top_activation").output]
+    return base.inputs[0], taps

@@ -1,0 +1,55 @@
+"""SSDLite's extra feature layers and its depthwise-separable prediction heads.
+
+As in TensorFlow's SSDLite feature extractor for MobileNetV2 (`use_depthwise: true`):
+- four extra layers after the backbone, of 512, 256, 256 and 128 channels, each a 1x1 conv to
+  half its width, then a 3x3 depthwise conv with stride 2 and a 1x1 conv to its width, every
+  conv followed by BatchNorm and ReLU6 ("same" padding: 19, 10, 5, 3, 2, 1 at 300x300);
+- on each of the six maps, a box head and a class head, each a 3x3 depthwise conv (BN, ReLU6)
+  and a 1x1 conv with bias and no activation to anchors x 4 codes and anchors x (1 + classes)
+  logits; all heads are reshaped to (B, anchors, .) and concatenated into one output
+  (B, A, 4 + 1 + classes): codes first, then background, then the classes.
+"""
+
+from keras_muxnet._keras import keras
+
+layers = keras.layers
+
+EXTRA_DEPTHS = (512, 256, 256, 128)
+
+
+def _bn_relu6(x, name):
+    x = layers.BatchNormalization(epsilon=1e-3, momentum=0.99, name=name + "_bn")(x)
+    return layers.ReLU(6.0, name=name + "_relu6")(x)
+
+
+def extra_layers(x, depths=EXTRA_DEPTHS):
+    """The stride-2 maps after the backbone's last one."""
+    maps = []
+    for i, depth in enumerate(depths):
+        name = f"ssd_extra{i + 1}"
+        x = _bn_relu6(layers.Conv2D(depth // 2, 1, use_bias=False, name=name + "_reduce")(x),
+                      name + "_reduce")
+        x = _bn_relu6(layers.DepthwiseConv2D(3, strides=2, padding="same", use_bias=False,
+                                             name=name + "_dwconv")(x), name + "_dwconv")
+        x = _bn_relu6(layers.Conv2D(depth, 1, use_bias=False, name=name + "_conv")(x),
+                      name + "_conv")
+        maps.append(x)
+    return maps
+
+
+def _head(x, outputs, per_anchor, name):
+    x = _bn_relu6(layers.DepthwiseConv2D(3, padding="same", use_bias=False,
+                                         name=name + "_dwconv")(x), name + "_dwconv")
+    x = layers.Conv2D(outputs * per_anchor, 1, name=name + "_conv")(x)
+    return layers.Reshape((-1, per_anchor), name=name + "_reshape")(x)
+
+
+def predictions(maps, anchors_per_cell, num_classes):
+    """(B, A, 4 + 1 + num_classes) raw outputs of the six maps' heads."""
+    codes, logits = [], []
+    for i, (x, count) in enumerate(zip(maps, anchors_per_cell)):
+        codes.append(_head(x, count, 4, f"ssd_box{i + 1}"))
+        logits.append(_head(x, count, num_classes + 1, f"ssd_class{i + 1}"))
+    codes = layers.Concatenate(axis=1, name="ssd_box_codes")(codes)
+    logits = layers.Concatenate(axis=1, name="ssd_class_logits")(logits)
+    return layers.Concatenate(axis=-1, name="ssd_predictions")([codes, logits])

@@ -1,0 +1,53 @@
+"""SSDLite to TFLite with TFLITE_Detection_PostProcess: parity with Keras, int8, bad input."""
+
+import numpy as np
+import pytest
+
+from keras_muxnet.detection import SSDLite, export
+from keras_muxnet.export import ops
+from muxnet_tiny import randomize_batchnorm
+
+SIZE = 96
+
+
+@pytest.fixture(scope="module")
+def detector(tiny_backbone):
+    return randomize_batchnorm(SSDLite(tiny_backbone, num_classes=3, input_size=SIZE), seed=3)
+
+
+def _images(count=3):
+    return np.random.default_rng(0).integers(0, 255, (count, SIZE, SIZE, 3)).astype(np.float32)
+
+
+@pytest.mark.slow
+def test_fp32_detections_equal_keras(detector, tmp_path):
+    path = export.to_tflite(detector, str(tmp_path / "detector.tflite"))
+    assert set(ops.custom_ops(path)) == {export.POSTPROCESS_OP}
+    x = _images()
+    lite = export.TFLiteDetector(path).predict(x)
+    keras_out = detector.predict(x, verbose=0)
+    np.testing.assert_array_equal(lite["num_detections"], keras_out["num_detections"])
+    # The same detections (label, box within 1 px, score); equal scores may come in any order.
+    for image in range(len(x)):
+        for i in range(int(keras_out["num_detections"][image])):
+            same = ((lite["labels"][image] == keras_out["labels"][image, i])
+                    & (np.abs(lite["boxes"][image] - keras_out["boxes"][image, i]).max(-1) <= 1.0)
+                    & (np.abs(lite["confidence"][image] - keras_out["confidence"][image, i]) < 1e-4))
+            assert same.any(), (image, i)
+
+
+@pytest.mark.slow
+def test_int8_export_runs_with_integer_kernels(detector, tmp_path):
+    path = export.to_tflite(detector, str(tmp_path / "int8.tflite"), quantize="int8",
+                            representative_data=_images(4))
+    counts = ops.op_counts(path)
+    assert counts.get("QUANTIZE") and counts.get(f"CUSTOM:{export.POSTPROCESS_OP}") == 1
+    # Reference kernels: LiteRT's XNNPACK delegate can abort on untrained int8 detectors.
+    out = export.TFLiteDetector(path, xnnpack=False).predict(_images(1))
+    assert out["boxes"].shape == (1, 100, 4) and int(out["num_detections"][0]) > 0
+
+
+def test_int8_needs_representative_data_and_inputs_are_checked(detector, tmp_path):
+    with pytest.raises(ValueError, match="needs representative_data"):
+        export.to_tflite(detector, str(tmp_path / "x.tflite"), quantize="int8")
+    assert not (tmp_path / "x.tflite").exists()
