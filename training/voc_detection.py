@@ -34,10 +34,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from keras_muxnet._files import atomic_output
+    from keras_muxnet._files import write_json
     from keras_muxnet._keras import keras
     from keras_muxnet.detection import SSDLite, evaluation, voc
-    from keras_muxnet.training import callbacks, distribute, recipes, schedules
+    from keras_muxnet.cli._options import weights as weights_argument
+    from keras_muxnet.training import callbacks, distribute, recipes, run, schedules
 
     train_records = voc.load_records(args.voc_root, voc.TRAIN_SETS)
     test_records = voc.load_records(args.voc_root, voc.TEST_SETS)
@@ -45,7 +46,7 @@ def main(argv=None):
     distribute.check_divisible(args.batch_size, strategy)
     out = distribute.worker_directory(args.out)
     os.makedirs(out, exist_ok=True)
-    weights = None if args.backbone_weights.lower() == "none" else args.backbone_weights
+    weights = weights_argument(args.backbone_weights)
     keras.utils.set_random_seed(args.seed)
     with strategy.scope():
         model = SSDLite(args.backbone, num_classes=len(voc.CLASSES), input_size=args.image_size,
@@ -70,11 +71,8 @@ def main(argv=None):
               **evaluation.coco_map(truth, found), "epochs": args.epochs,
               "backbone": args.backbone, "image_size": args.image_size}
     if distribute.is_chief():
-        with atomic_output(os.path.join(out, "detector.keras"), suffix=".keras") as tmp:
-            model.save(tmp)
-        with atomic_output(os.path.join(out, "result.json"), suffix=".json") as tmp:
-            with open(tmp, "w") as f:
-                json.dump(result, f, indent=2)
+        run.export(model, os.path.join(out, "detector.keras"))
+        write_json(os.path.join(out, "result.json"), result)
     print(json.dumps(result, indent=2))
 
 

@@ -1,6 +1,6 @@
 """`keras-muxnet detect`: train an SSDLite detector on digit scenes, or draw a detector's boxes.
 
-    keras-muxnet detect train --dataset digit-scenes --model ssdlite_muxnet_xs --json out.json --output runs/det
+    keras-muxnet detect train --dataset digit-scenes --model ssdlite_muxnet_xs --json out.json --out runs/det
     keras-muxnet detect photo.jpg --model runs/det/detector.keras --out boxes.png
     keras-muxnet detect benchmark ssdlite_muxnet_m --vs ssdlite_mobilenet_v2 --json bench.json
 
@@ -12,7 +12,6 @@ image's own size. `benchmark` times exported detectors (TFLite, 1 thread, fp32 a
 interleaved; keras_muxnet.detection.benchmark) and prints their ratio to the --vs detector.
 """
 
-import json
 import os
 
 DATASETS = ("digit-scenes",)
@@ -41,9 +40,9 @@ def register(subparsers):
     parser.add_argument("--train-scenes", type=int, default=2000)
     parser.add_argument("--heldout-scenes", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", default=None, help="train: folder for detector.keras")
     parser.add_argument("--json", default=None, help="train: write the results as JSON here")
-    parser.add_argument("--out", default=None, help="IMAGE: the PNG to draw the boxes into")
+    parser.add_argument("--out", default=None, help="train: the folder for detector.keras; "
+                                                    "IMAGE: the PNG to draw the boxes into")
     parser.add_argument("--score-threshold", type=float, default=0.3,
                         help="IMAGE: draw detections at least this confident")
     parser.set_defaults(func=run)
@@ -58,22 +57,14 @@ def backbone_of(model_name):
     return name[len("ssdlite_"):]
 
 
-def write_json(path, payload):
-    from keras_muxnet._files import atomic_output
-
-    with atomic_output(path, suffix=".json") as tmp:
-        with open(tmp, "w") as f:
-            json.dump(payload, f, indent=2)
-
-
 def train(args):
-    from keras_muxnet._files import atomic_output
     from keras_muxnet._keras import KERAS_MODE
     from keras_muxnet.detection import SSDLite, digit_scenes, fitting
+    from keras_muxnet.training.run import export
 
     backbone = backbone_of(args.model)
-    if args.output:
-        os.makedirs(args.output, exist_ok=True)
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
     args.size = args.size or 128
     model = SSDLite(backbone, num_classes=digit_scenes.NUM_CLASSES, input_size=args.size)
     train_data, heldout = digit_scenes.load_digit_scenes(
@@ -85,15 +76,16 @@ def train(args):
                "train_scenes": args.train_scenes, "heldout_scenes": args.heldout_scenes,
                "learning_rate": args.learning_rate, "batch_size": args.batch_size,
                "keras": KERAS_MODE}
-    if args.output:
-        path = os.path.join(args.output, "detector.keras")
-        with atomic_output(path, suffix=".keras") as tmp:
-            model.save(tmp)
+    if args.out:
+        path = os.path.join(args.out, "detector.keras")
+        export(model, path)
         payload["model_path"] = path
     print(f"held-out mAP@0.5 {result['map50']:.4f} (COCO AP@[.5:.95] {result['map']:.4f}, "
           f"VOC07 {result['voc07_map50']:.4f}) after {result['epochs']} epochs in "
           f"{result['seconds']:.0f} s")
     if args.json:
+        from keras_muxnet._files import write_json
+
         write_json(args.json, payload)
     return 0
 
@@ -126,17 +118,17 @@ def detect_image(args):
 
 
 def benchmark(args):
-    from keras_muxnet import benchmark as benchmark_lib
+    from keras_muxnet import latency
     from keras_muxnet.detection import benchmark as detection_benchmark
 
     records = detection_benchmark.benchmark(args.detectors or ["ssdlite_muxnet_m"], vs=args.vs,
                                             threads=args.threads, size=args.size or 300,
                                             rounds=args.rounds)
     print(f"TFLite, {args.threads} thread(s), {args.size or 300}x{args.size or 300}, "
-          f"{benchmark_lib.machine()}")
-    print(benchmark_lib.format_table(records))
+          f"{latency.machine()}")
+    print(latency.format_table(records))
     if args.json:
-        benchmark_lib.write_json(records, args.json)
+        latency.write_records(records, args.json)
     return 0
 
 

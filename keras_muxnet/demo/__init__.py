@@ -8,6 +8,7 @@ feature adds its step as a module here and joins STEPS.
 import os
 import tempfile
 
+from keras_muxnet.demo.detection import step_detection
 from keras_muxnet.demo.digits_training import step_finetune
 from keras_muxnet.demo.imagenet_weights import step_imagenet_weights
 from keras_muxnet.demo.photo import step_photo_and_save
@@ -16,7 +17,7 @@ from keras_muxnet.demo.tflite_int8 import step_export_int8
 from keras_muxnet.demo.variants import step_profiles
 
 STEPS = [step_profiles, step_photo_and_save, step_imagenet_weights, step_finetune,
-         step_export_int8, step_search_core]
+         step_export_int8, step_search_core, step_detection]
 
 
 def run(out=None, steps=STEPS):

@@ -1,7 +1,7 @@
 """Latency of exported SSDLite detectors side by side (TFLite, interleaved), fp32 and int8.
 
 The detectors (random weights, `num_classes` + background, `size` x `size`) are exported with
-`detection.export` (post-processing included) and timed with `keras_muxnet.benchmark`'s
+`detection.export` (post-processing included) and timed with `keras_muxnet.latency`'s
 interleaved rounds: every (detector, quantization) pair is visited in turn each round, so a
 noisy phase of a shared machine hits all alike. `ratio_vs` divides by the `vs` detector at the
 same quantization. Random int8 calibration is fine for timing, not for accuracy.
@@ -11,12 +11,13 @@ import statistics
 
 import numpy as np
 
-from keras_muxnet import benchmark as benchmark_lib, profiler
+from keras_muxnet import latency, profiler
 from keras_muxnet.detection import export
 from keras_muxnet.detection.model import SSDLite
+from keras_muxnet.quantization_modes import check_quantize, to_cli
 
 PREFIX = "ssdlite_"
-QUANTIZE = ("none", "int8")
+QUANTIZE = (None, "int8")
 
 
 def build_detector(name, size=300, num_classes=20):
@@ -33,8 +34,7 @@ class _Runner:
         rng = np.random.default_rng(seed)
         representative = rng.uniform(0, 255, (8, size, size, 3)).astype(np.float32) \
             if quantize == "int8" else None
-        flatbuffer = export.convert(detector, None if quantize == "none" else quantize,
-                                    representative)
+        flatbuffer = export.convert(detector, quantize, representative)
         self.detector = export.TFLiteDetector(flatbuffer, num_threads=threads)
         self.image = rng.uniform(0, 255, (size, size, 3)).astype(np.float32)
         self.detector._invoke(self.image)
@@ -45,13 +45,12 @@ class _Runner:
 
 def benchmark(models=("ssdlite_muxnet_m",), vs="ssdlite_mobilenet_v2", quantize=QUANTIZE,
               threads=1, size=300, num_classes=20, rounds=15, runs_per_round=5, log=print):
-    """benchmark.Record list, one per (detector, quantization), the `vs` detector last.
+    """latency.Record list, one per (detector, quantization), the `vs` detector last.
 
     Detectors are names (`build_detector`) or SSDLite models (named by `.name`).
     """
     for q in quantize:
-        if q not in QUANTIZE:
-            raise ValueError(f"unknown quantize {q!r}; choose from {QUANTIZE}")
+        check_quantize(q, QUANTIZE)
     detectors = {}
     for item in [*models, *([vs] if vs is not None else [])]:
         detector = build_detector(item, size, num_classes) if isinstance(item, str) else item
@@ -61,14 +60,14 @@ def benchmark(models=("ssdlite_muxnet_m",), vs="ssdlite_mobilenet_v2", quantize=
     for name, detector in detectors.items():
         profiles[name] = profiler.profile(detector)
         for q in quantize:
-            log(f"exporting {name} ({q})")
+            log(f"exporting {name} ({to_cli(q)})")
             runners[(name, q)] = _Runner(detector, q, threads)
-    samples = benchmark_lib.time_interleaved(runners, rounds, runs_per_round)
+    samples = latency.time_interleaved(runners, rounds, runs_per_round)
     records = []
     for (name, q), times in samples.items():
         q1, median, q3 = statistics.quantiles(times, n=4, method="inclusive")
-        records.append(benchmark_lib.Record(
-            model=name, runtime="tflite", quantize=q, threads=threads, batch=1,
+        records.append(latency.Record(
+            model=name, runtime="tflite", quantize=to_cli(q), threads=threads, batch=1,
             latency_ms_median=median, latency_ms_q1=q1, latency_ms_q3=q3,
             params=profiles[name].params, madds=profiles[name].madds, vs=vs or ""))
     if vs:

@@ -20,7 +20,8 @@ import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from keras_muxnet.detection import box_coding, postprocess
-from keras_muxnet.export import files, ops, rewrite as rewrite_lib, runtime, tflite
+from keras_muxnet._files import check_writable, write_bytes
+from keras_muxnet.export import ops, rewrite as rewrite_lib, runtime, tflite
 
 POSTPROCESS_OP = "TFLite_Detection_PostProcess"
 
@@ -111,9 +112,9 @@ def to_tflite(detector, path, quantize=None, representative_data=None, **postpro
     (N, size, size, 3) in [0, 255]). `postprocess_options`: max_detections, iou_threshold,
     score_threshold (defaults those of `postprocess`).
     """
-    files.check_writable(path)
+    check_writable(path)
     flatbuffer = convert(detector, quantize, representative_data, **postprocess_options)
-    return files.write_atomically(path, flatbuffer)
+    return write_bytes(path, flatbuffer)
 
 
 class TFLiteDetector:

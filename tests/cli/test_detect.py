@@ -21,7 +21,7 @@ def test_train_writes_json_and_detector_then_draws(tmp_path):
     out_json, run_dir = tmp_path / "result.json", tmp_path / "run"
     assert main(["detect", "train", "--dataset", "digit-scenes", "--model", "ssdlite_muxnet_xs",
                  "--size", "64", "--epochs", "1", "--train-scenes", "16", "--heldout-scenes", "4",
-                 "--batch-size", "8", "--json", str(out_json), "--output", str(run_dir)]) == 0
+                 "--batch-size", "8", "--json", str(out_json), "--out", str(run_dir)]) == 0
     result = json.loads(out_json.read_text())
     assert {"map50", "map", "voc07_map50", "epochs", "seconds"} <= set(result)
     assert 0.0 <= result["map"] <= result["map50"] <= 1.0 and result["epochs"] == 1

@@ -8,7 +8,7 @@ def test_interleaved_records_with_ratios(tiny_backbone):
     a = SSDLite(tiny_backbone, num_classes=2, input_size=64, name="tiny_a")
     # One export keeps the test short: the detector against itself. fp32 only: LiteRT's XNNPACK
     # delegate can abort on untrained (random) int8 detectors.
-    records = benchmark.benchmark([a], vs=a, quantize=("none",), rounds=3, runs_per_round=2,
+    records = benchmark.benchmark([a], vs=a, quantize=(None,), rounds=3, runs_per_round=2,
                                   log=lambda *_: None)
     assert [(r.model, r.quantize, r.vs) for r in records] == [("tiny_a", "none", "tiny_a")]
     assert records[0].latency_ms_median > 0 and records[0].ratio_vs == 1.0

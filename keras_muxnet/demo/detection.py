@@ -1,5 +1,5 @@
-"""The detection step of `keras-muxnet demo` (to be wired in by the demo): SSDLite-MUXNet-xs
-learns digit scenes on the CPU, then draws its detections on a held-out scene (a PNG)."""
+"""Demo step: SSDLite-MUXNet-xs learns digit scenes on the CPU, then draws its detections on a
+held-out scene (a PNG a person can look at)."""
 
 import os
 
@@ -8,6 +8,8 @@ import numpy as np
 DEMO_SIZE = 128
 DEMO_SCENES = 1000
 DEMO_EPOCHS = 6
+SCORE_THRESHOLD = 0.3
+AT_LEAST = 3  # a weak detector's best boxes are drawn all the same, with their scores
 
 
 def step_detection(ctx):
@@ -21,11 +23,15 @@ def step_detection(ctx):
           f"{result['seconds']:.0f} s: held-out mAP@0.5 {result['map50']:.3f}, "
           f"AP@[.5:.95] {result['map']:.3f}")
     out = model.predict(heldout[0][:1], verbose=0)
-    keep = (np.arange(out["confidence"].shape[1]) < int(out["num_detections"][0])) \
-        & (out["confidence"][0] >= 0.3)
+    found = int(out["num_detections"][0])
+    confidence = np.asarray(out["confidence"][0][:found])
+    keep = np.flatnonzero(confidence >= SCORE_THRESHOLD)
+    if len(keep) < AT_LEAST:
+        keep = np.argsort(-confidence, kind="stable")[:AT_LEAST]
     path = drawing.save(os.path.join(ctx["out"], "detections.png"), heldout[0][0],
-                        out["boxes"][0][keep], out["labels"][0][keep], out["confidence"][0][keep])
-    print(f"{int(keep.sum())} detections drawn into {path} "
-          f"(true digits: {heldout[2][0].tolist()})")
+                        out["boxes"][0][keep], out["labels"][0][keep], confidence[keep])
+    print(f"{len(keep)} detections (scores {np.round(confidence[keep], 2).tolist()}, labels "
+          f"{np.asarray(out['labels'][0])[keep].tolist()}) drawn into {path}; true digits: "
+          f"{sorted(heldout[2][0].tolist())}")
     ctx["detection_map50"] = result["map50"]
     ctx["detection_picture"] = path
