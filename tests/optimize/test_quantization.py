@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from keras_muxnet._keras import keras
-from keras_muxnet.export import TFLiteModel, custom_ops, op_counts, to_tflite
+from keras_muxnet.export import TFLiteModel, custom_ops, op_counts, to_tflite, xnnpack_slow_ops
 from keras_muxnet.optimize import KerasModeError, quantize_aware, quantize_scope
 from muxnet_tiny import images, tiny_model
 
@@ -39,6 +39,8 @@ def test_qat_trains_saves_loads_and_exports_full_integer(tmp_path):
     tflite = to_tflite(qat, tmp_path / "qat.tflite", quantize="int8",
                        representative_data=x[:16], int8_io=True)
     assert custom_ops(tflite) == []
+    # The 7x7 group as <=25-tap tiles, the grouped convs as depthwise pairs: XNNPACK's fast paths
+    assert xnnpack_slow_ops(tflite) == []
     counts = op_counts(tflite)
     # int8 kernels throughout, int8 in and out: not one DEQUANTIZE. (With a float interface,
     # int8_io=False, there is exactly one, at the output. Before the input Normalization became
