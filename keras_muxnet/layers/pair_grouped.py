@@ -31,8 +31,12 @@ def is_pair_grouped(kernel_shape, groups, in_channels):
 def pair_swap(x):
     """Channels 2g and 2g + 1 trade places (last axis, even channel count)."""
     channels = x.shape[-1]
-    pairs = tf.reshape(x, tf.concat([tf.shape(x)[:-1], [channels // 2, 2]], axis=0))
-    return tf.reshape(tf.reverse(pairs, axis=[-1]), tf.shape(x))
+    if None in x.shape[1:]:  # dynamic sizes: read them at run time
+        pairs = tf.reshape(x, tf.concat([tf.shape(x)[:-1], [channels // 2, 2]], axis=0))
+        return tf.reshape(tf.reverse(pairs, axis=[-1]), tf.shape(x))
+    # Static sizes (all but the batch): constant shapes, so a TFLite file gets no SHAPE ops.
+    pairs = tf.reshape(x, [-1, *x.shape[1:-1], channels // 2, 2])
+    return tf.reshape(tf.reverse(pairs, axis=[-1]), [-1, *x.shape[1:]])
 
 
 def pair_kernels(kernel):

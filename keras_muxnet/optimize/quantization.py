@@ -23,6 +23,7 @@ from keras_muxnet.layers import (ChannelMux, ChannelShuffle, ChannelSplit, Mixed
 from keras_muxnet.layers.branched_depthwise import BranchedDepthwiseConv2D
 from keras_muxnet.export.rewrite import normalization_affine
 from keras_muxnet.layers.grouped_conv import GroupedConv2D
+from keras_muxnet.layers.kernel_tiles import XNNPACK_MAX_DEPTHWISE_TAPS
 from keras_muxnet.optimize._tfmot import KerasModeError, tfmot
 
 if LEGACY_KERAS:
@@ -157,6 +158,18 @@ def _as_depthwise(normalization):
                                         name=normalization.name)
 
 
+def _needs_tiles(layer):
+    """Whether `layer` is a branched depthwise conv with a kernel XNNPACK runs slowly, untiled."""
+    return (isinstance(layer, BranchedDepthwiseConv2D) and layer.max_kernel_taps is None
+            and max(layer.branch_kernel_sizes) ** 2 > XNNPACK_MAX_DEPTHWISE_TAPS)
+
+
+def _tiled(layer):
+    """The same layer computing its large kernels as sums of <=25-tap tiles (same output)."""
+    return type(layer).from_config({**layer.get_config(),
+                                    "max_kernel_taps": XNNPACK_MAX_DEPTHWISE_TAPS})
+
+
 def quantize_aware(model):
     """A quantization-aware copy of `model` (tf_keras only): train it with `fit`, then export
     with `export.to_tflite(qat_model, path, quantize="int8", representative_data=...)`.
@@ -165,13 +178,21 @@ def quantize_aware(model):
     TFLite's int8 SUB of the normalization wants its input on another scale than the model's
     input quantizer gives, and at the model input that rescaling is a DEQUANTIZE + QUANTIZE
     pair through float; a convolution takes the int8 input as it is.
+
+    Mixed-kernel layers compute their 7x7+ kernels as sums of <=25-tap tiles, the form the
+    export rewrite gives them (which cannot see through tfmot's wrappers): each tile converts
+    to a DEPTHWISE_CONV_2D that XNNPACK runs fast, cut from the one fake-quantized kernel. The
+    grouped convs already are depthwise pairs in the built model (`layers.pair_grouped`).
     """
     qkeras = tfmot().quantization.keras
-    affine = {}
+    affine, retiled = {}, {}
 
     def annotate(layer):
         if isinstance(layer, keras.layers.InputLayer):
             return layer
+        if _needs_tiles(layer):
+            retiled[layer.name] = layer.get_weights()
+            layer = _tiled(layer)
         if _per_channel_normalization(layer):
             affine[layer.name] = normalization_affine(layer)
             layer = _as_depthwise(layer)
@@ -185,6 +206,8 @@ def quantize_aware(model):
         if layer.name in affine:
             scale, shift = affine[layer.name]
             layer.set_weights([scale.reshape(1, 1, -1, 1), shift])
+        elif layer.name in retiled:
+            layer.set_weights(retiled[layer.name])
     with qkeras.quantize_scope(custom_objects()):
         return qkeras.quantize_apply(annotated)
 
