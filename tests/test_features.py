@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from keras_muxnet import features, models, weights as weights_lib
+from keras_muxnet import features, models, weight_files
 from keras_muxnet._keras import keras
 from muxnet_tiny import TINY, images, randomize_batchnorm
 
@@ -44,7 +44,7 @@ def test_tiny_spec_gives_the_levels_it_reaches_and_no_expansion():
 def test_weights_load_into_the_pyramid_model_by_layer_name(tmp_path):
     classifier = randomize_batchnorm(models.MUXNet(TINY, weights=None, input_shape=(32, 32, 3)))
     path = str(tmp_path / "tiny.weights.h5")
-    weights_lib.save_weights_by_name(classifier, path)
+    weight_files.save_weights_by_name(classifier, path)
     pyramid = features.MUXNetFeatures(TINY, weights=path, input_shape=(32, 32, 3))
     x = images(2, 32)
     cut = keras.Model(classifier.inputs, classifier.get_layer("top_activation").output)
