@@ -16,6 +16,25 @@ else:
 
 KERAS_MODE = "tf_keras" if LEGACY_KERAS else "keras3"
 
+# The array library under Keras: tf_keras is always TensorFlow; Keras 3 follows KERAS_BACKEND.
+BACKEND = "tensorflow" if LEGACY_KERAS else keras.backend.backend()
+ON_TENSORFLOW = BACKEND == "tensorflow"
+
+
+class BackendError(RuntimeError):
+    """A TensorFlow-only feature was called while Keras runs on another backend."""
+
+
+def require_tensorflow(feature, instead=None):
+    """Refuse a TensorFlow-only feature (TFLite, ONNX, tfmot, tf.data, tf.distribute) on JAX or
+    PyTorch, naming the backend and what to do instead."""
+    if ON_TENSORFLOW:
+        return
+    advice = instead or ("build or load the model in a process with KERAS_BACKEND=tensorflow "
+                         "(a .keras or .weights.h5 file moves between backends unchanged)")
+    raise BackendError(f"{feature} needs Keras on the TensorFlow backend, but this process runs "
+                       f"Keras {keras.__version__} on {BACKEND!r}; {advice}")
+
 
 def register(cls):
     """Register a layer class as Keras-serializable under the package name."""

@@ -6,9 +6,8 @@ convolution per group, concatenate". This base class does that once; the two pub
 only say which kernel size and which scale each branch has.
 """
 
-import tensorflow as tf
-
 from keras_muxnet._keras import keras
+from keras_muxnet.layers import backend_ops
 from keras_muxnet.layers.channels import split_channels, split_sizes
 from keras_muxnet.layers.kernel_tiles import tiled_depthwise_conv2d
 
@@ -37,10 +36,10 @@ def depthwise_conv(x, kernel, kernel_size, strides, max_taps=None):
     if max_taps is not None and kernel_size * kernel_size > max_taps:
         return tiled_depthwise_conv2d(x, kernel, strides, pad, max_taps)
     if strides == 1 and 2 * pad == kernel_size - 1:
-        return tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "SAME")
+        return backend_ops.depthwise_conv2d(x, kernel, 1, "SAME")
     if pad:
-        x = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
-    return tf.nn.depthwise_conv2d(x, kernel, [1, strides, strides, 1], "VALID")
+        x = backend_ops.pad_spatial(x, pad)
+    return backend_ops.depthwise_conv2d(x, kernel, strides, "VALID")
 
 
 def _fresh(initializer):
@@ -149,19 +148,19 @@ class BranchedDepthwiseConv2D(keras.layers.Layer):
         outputs = []
         for part, kernel, k, scale in zip(parts, self.kernels, self.branch_kernel_sizes,
                                           self.branch_scales):
-            kernel = tf.cast(kernel, part.dtype)
+            kernel = backend_ops.cast(kernel, part.dtype)
             if scale == -1:
-                part = tf.nn.depth_to_space(
-                    depthwise_conv(tf.nn.space_to_depth(part, 2), kernel, k, self.strides,
+                part = backend_ops.depth_to_space(
+                    depthwise_conv(backend_ops.space_to_depth(part, 2), kernel, k, self.strides,
                                    self.max_kernel_taps), 2)
             elif scale == 1:
-                part = tf.nn.space_to_depth(
-                    depthwise_conv(tf.nn.depth_to_space(part, 2), kernel, k, self.strides,
+                part = backend_ops.space_to_depth(
+                    depthwise_conv(backend_ops.depth_to_space(part, 2), kernel, k, self.strides,
                                    self.max_kernel_taps), 2)
             else:
                 part = depthwise_conv(part, kernel, k, self.strides, self.max_kernel_taps)
             outputs.append(part)
-        return tf.concat(outputs, axis=-1) if len(outputs) > 1 else outputs[0]
+        return backend_ops.concat(outputs) if len(outputs) > 1 else outputs[0]
 
     def multiply_adds(self, input_shape):
         """Multiply-adds of one example at `input_shape` (H, W, C), for the profiler."""

@@ -2,10 +2,9 @@
 
 import inspect
 
-import tensorflow as tf
-
 from keras_muxnet._keras import keras, register
-from keras_muxnet.layers.channels import processed_channels, shuffle_channels
+from keras_muxnet.layers import backend_ops
+from keras_muxnet.layers.channels import processed_channels, shuffle_channels, split_channels
 
 
 @register
@@ -52,9 +51,9 @@ class ChannelMux(keras.layers.Wrapper):
 
     def call(self, inputs, training=None):
         processed = self._processed(inputs.shape)
-        head, tail = tf.split(inputs, [processed, inputs.shape[-1] - processed], axis=-1)
+        head, tail = split_channels(inputs, [processed, inputs.shape[-1] - processed])
         kwargs = {"training": training} if _accepts_training(self.layer) else {}
-        return shuffle_channels(tf.concat([self.layer(head, **kwargs), tail], axis=-1), 2)
+        return shuffle_channels(backend_ops.concat([self.layer(head, **kwargs), tail]), 2)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

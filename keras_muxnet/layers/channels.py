@@ -1,8 +1,7 @@
 """Channel bookkeeping shared by the layers: how to split a width, and the 2-group shuffle."""
 
-import tensorflow as tf
-
 from keras_muxnet._keras import keras, register
+from keras_muxnet.layers import backend_ops
 
 
 def split_sizes(channels, groups):
@@ -39,7 +38,7 @@ def processed_channels(channels, leave_out_ratio):
 def split_channels(x, sizes):
     """Consecutive channel slices of the given sizes.
 
-    Slices, not `tf.split`: TFLite turns a split of unequal sizes into SPLIT_V, which its XNNPACK
+    Slices, not a split op: TFLite turns a split of unequal sizes into SPLIT_V, which its XNNPACK
     backend does not take, so every split would cut the graph into separately run pieces and copy
     on TFLite's slow reference kernel. STRIDED_SLICE stays inside XNNPACK.
     """
@@ -59,12 +58,9 @@ def shuffle_channels(x, groups):
     second half are interleaved, as the authors' NCHW view/permute does.
     """
     channels = x.shape[-1]
-    height, width = x.shape[1], x.shape[2]
-    y = tf.reshape(x, [-1, groups, channels // groups])
-    y = tf.transpose(y, [0, 2, 1])
-    if height is not None and width is not None:
-        return tf.reshape(y, [-1, height, width, channels])
-    return tf.reshape(y, tf.shape(x))
+    y = backend_ops.reshape(x, [-1, groups, channels // groups])
+    y = backend_ops.transpose(y, [0, 2, 1])
+    return backend_ops.reshape_like(y, x)
 
 
 @register

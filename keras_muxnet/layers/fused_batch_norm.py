@@ -5,8 +5,8 @@ Keras 3's BatchNormalization computes the batch moments and the normalization as
 inference ~3.5x slower than TensorFlow's fused kernel (FusedBatchNormV3, which tf_keras uses),
 and BatchNorm is the largest single cost of a MUXNet training step. This subclass runs the
 fused kernel for the common case (4-D NHWC input, no mask, no renorm, not synchronized) and
-defers to Keras otherwise. Weights, names, config and statistics semantics are Keras': the
-moving variance is updated with the biased batch variance, as Keras does (the fused kernel
+defers to Keras otherwise, and always on JAX and PyTorch. Weights, names, config and statistics
+semantics are Keras': the moving variance is updated with the biased batch variance, as Keras does (the fused kernel
 reports the unbiased one, which is converted back).
 
 The class keeps Keras' name, BatchNormalization (registered as keras_muxnet>BatchNormalization):
@@ -14,9 +14,10 @@ The class keeps Keras' name, BatchNormalization (registered as keras_muxnet>Batc
 so files written before and after this class existed load into each other.
 """
 
-import tensorflow as tf
+from keras_muxnet._keras import ON_TENSORFLOW, keras, register
 
-from keras_muxnet._keras import keras, register
+if ON_TENSORFLOW:
+    import tensorflow as tf
 
 
 @register
@@ -25,7 +26,7 @@ class BatchNormalization(keras.layers.BatchNormalization):
 
     def _fusable(self, inputs, mask):
         axis = self.axis if isinstance(self.axis, int) else None
-        return (mask is None and len(inputs.shape) == 4 and axis in (3, -1)
+        return (ON_TENSORFLOW and mask is None and len(inputs.shape) == 4 and axis in (3, -1)
                 and not getattr(self, "synchronized", False) and not getattr(self, "renorm", False))
 
     def call(self, inputs, training=None, mask=None):

@@ -11,7 +11,7 @@ input the tile sees. Only the order of the floating-point additions changes.
 
 import math
 
-import tensorflow as tf
+from keras_muxnet.layers import backend_ops
 
 XNNPACK_MAX_DEPTHWISE_TAPS = 25
 
@@ -64,11 +64,10 @@ def tiled_depthwise_conv2d(x, kernel, strides, pad, max_taps=XNNPACK_MAX_DEPTHWI
     kh, kw = int(kernel.shape[0]), int(kernel.shape[1])
     height, width = x.shape[1], x.shape[2]
     if pad:
-        x = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
-    stride = [1, strides, strides, 1]
+        x = backend_ops.pad_spatial(x, pad)
     tiles = kernel_tiles(kh, kw, max_taps)
     if len(tiles) == 1 or height is None or width is None:  # windows need a static size
-        return tf.nn.depthwise_conv2d(x, kernel, stride, "VALID")
+        return backend_ops.depthwise_conv2d(x, kernel, strides, "VALID")
     out_h = (int(height) + 2 * pad - kh) // strides + 1
     out_w = (int(width) + 2 * pad - kw) // strides + 1
     total = None
@@ -78,6 +77,6 @@ def tiled_depthwise_conv2d(x, kernel, strides, pad, max_taps=XNNPACK_MAX_DEPTHWI
             continue
         window = x[:, r0:r0 + (out_h - 1) * strides + (r1 - r0),
                    c0:c0 + (out_w - 1) * strides + (c1 - c0), :]
-        part = tf.nn.depthwise_conv2d(window, kernel[r0:r1, c0:c1], stride, "VALID")
+        part = backend_ops.depthwise_conv2d(window, kernel[r0:r1, c0:c1], strides, "VALID")
         total = part if total is None else total + part
     return total

@@ -9,7 +9,7 @@ class MuxConv2D(BranchedDepthwiseConv2D):
     """Depthwise convolution that sees some channel groups at another resolution.
 
     The input channels are split into len(scales) equal groups (remainder to the first):
-      * scale -1 (subpixel): `tf.nn.space_to_depth` (block 2) turns C channels at HxW into 4C
+      * scale -1 (subpixel): space-to-depth (block 2) turns C channels at HxW into 4C
         channels at H/2 x W/2, a depthwise kxk convolution runs there, `depth_to_space` maps back;
       * scale 0: a plain depthwise kxk convolution;
       * scale +1 (superpixel): `depth_to_space` turns C channels into C/4 at 2H x 2W, convolve,

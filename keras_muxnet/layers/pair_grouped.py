@@ -17,7 +17,7 @@ matrix products, and XLA's CPU backward pass is ~100x slower). The result is the
 order of floating-point additions.
 """
 
-import tensorflow as tf
+from keras_muxnet.layers import backend_ops
 
 
 def is_pair_grouped(kernel_shape, groups, in_channels):
@@ -30,32 +30,29 @@ def is_pair_grouped(kernel_shape, groups, in_channels):
 
 def pair_swap(x):
     """Channels 2g and 2g + 1 trade places (last axis, even channel count)."""
-    channels = x.shape[-1]
-    if None in x.shape[1:]:  # dynamic sizes: read them at run time
-        pairs = tf.reshape(x, tf.concat([tf.shape(x)[:-1], [channels // 2, 2]], axis=0))
-        return tf.reshape(tf.reverse(pairs, axis=[-1]), tf.shape(x))
-    # Static sizes (all but the batch): constant shapes, so a TFLite file gets no SHAPE ops.
-    pairs = tf.reshape(x, [-1, *x.shape[1:-1], channels // 2, 2])
-    return tf.reshape(tf.reverse(pairs, axis=[-1]), [-1, *x.shape[1:]])
+    pairs = backend_ops.split_last_axis(x, [x.shape[-1] // 2, 2])
+    return backend_ops.reshape_like(backend_ops.reverse_last_axis(pairs), x)
 
 
 def pair_kernels(kernel):
     """(diagonal, anti-diagonal) depthwise kernels (kh, kw, C, 1) of a grouped kernel
     (kh, kw, 2, C): D[c] = W[c % 2, c] and A[i] = W[i % 2, partner(i)]."""
     kh, kw, _, channels = kernel.shape
-    # (kh, kw, j, g, m) -> (kh, kw, g, j, m): per group a 2x2 matrix from input j to output m
-    blocks = tf.transpose(tf.reshape(kernel, [kh, kw, 2, channels // 2, 2]), [0, 1, 3, 2, 4])
-    diagonal = tf.linalg.diag_part(blocks)  # (kh, kw, g, 2): W[m, 2g + m]
-    anti = tf.linalg.diag_part(tf.reverse(blocks, axis=[-1]))  # (kh, kw, g, 2): W[j, 2g + 1 - j]
-    return (tf.reshape(diagonal, [kh, kw, channels, 1]),
-            tf.reshape(anti, [kh, kw, channels, 1]))
+    even_in, odd_in = kernel[:, :, 0, :], kernel[:, :, 1, :]  # (kh, kw, C) each
+    # interleave (kh, kw, g, 2) -> (kh, kw, C): entry [g, m] is channel 2g + m
+    diagonal = backend_ops.stack([even_in[..., 0::2], odd_in[..., 1::2]])  # W[m, 2g + m]
+    anti = backend_ops.stack([even_in[..., 1::2], odd_in[..., 0::2]])  # W[m, 2g + 1 - m]
+    return (backend_ops.reshape(diagonal, [kh, kw, channels, 1]),
+            backend_ops.reshape(anti, [kh, kw, channels, 1]))
 
 
 def pair_grouped_conv2d(x, kernel, strides=(1, 1), padding="SAME", dilations=(1, 1)):
     """NHWC grouped convolution with 2 channels per group (kernel (kh, kw, 2, C)), exactly, as
     depthwise(x, D) + pair_swap(depthwise(x, A))."""
     diagonal, anti = pair_kernels(kernel)
-    kwargs = dict(strides=[1, *strides, 1], padding=padding,
-                  dilations=list(dilations) if tuple(dilations) != (1, 1) else None)
-    return (tf.nn.depthwise_conv2d(x, diagonal, **kwargs)
-            + pair_swap(tf.nn.depthwise_conv2d(x, anti, **kwargs)))
+    if len(set(strides)) != 1 or len(set(dilations)) != 1:
+        raise ValueError(f"pair-grouped convolution needs equal strides and dilations on both "
+                         f"axes, got strides {tuple(strides)}, dilations {tuple(dilations)}")
+    kwargs = dict(strides=int(strides[0]), padding=padding, dilation=int(dilations[0]))
+    return (backend_ops.depthwise_conv2d(x, diagonal, **kwargs)
+            + pair_swap(backend_ops.depthwise_conv2d(x, anti, **kwargs)))
