@@ -17,6 +17,7 @@ import copy
 
 import tensorflow as tf
 
+from keras_muxnet._keras import require_tensorflow
 from keras_muxnet._files import check_writable, write_bytes
 from keras_muxnet.export import rewrite as rewrite_lib
 from keras_muxnet.export.tflite import _input_spec
@@ -59,6 +60,7 @@ def _from_frozen_graph(model, spec, opset):
 
 def convert(model, opset=DEFAULT_OPSET, rewrite=True):
     """The checked ONNX ModelProto of `model` (see `to_onnx`)."""
+    require_tensorflow("ONNX export (tf2onnx)")
     import onnx
 
     if not isinstance(opset, int) or opset < 13:

@@ -34,7 +34,7 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-from keras_muxnet._keras import keras, register, variable_short_name
+from keras_muxnet._keras import keras, register, require_tensorflow, variable_short_name
 from keras_muxnet.export import channel_order
 from keras_muxnet.export.graph import Graph, is_linear, is_pointwise, layer_weights
 from keras_muxnet.layers.branched_depthwise import BranchedDepthwiseConv2D, depthwise_conv
@@ -368,6 +368,7 @@ def for_inference(model, tile_large_kernels=True):
     Returns (new_model, number of rewrites). A model without any pattern (including one whose
     layers are wrapped, e.g. for quantization-aware training) comes back as it is.
     """
+    require_tensorflow("the export rewrite (for_inference)")
     blocks, stems = find_blocks(model), find_stems(model)
     large = find_large_kernels(model) if tile_large_kernels else []
     chains = channel_order.find_chains(model)

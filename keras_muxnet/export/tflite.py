@@ -11,7 +11,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
-from keras_muxnet._keras import keras
+from keras_muxnet._keras import keras, require_tensorflow
 from keras_muxnet._files import check_writable, write_bytes
 from keras_muxnet.export import ops, rewrite as rewrite_lib
 from keras_muxnet.quantization_modes import QUANTIZE_MODES, check_quantize as check_mode
@@ -104,6 +104,7 @@ def _flex_error(error, model):
 def convert(model, quantize=None, representative_data=None, int8_io=False, rewrite=True,
             calibration_steps=None):
     """The TFLite flatbuffer of `model` as bytes (see `to_tflite`)."""
+    require_tensorflow("TFLite export")
     check_quantize(quantize, representative_data, int8_io)
     spec = _input_spec(model)
     if rewrite:

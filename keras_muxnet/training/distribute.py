@@ -20,7 +20,7 @@ import os
 
 import tensorflow as tf
 
-from keras_muxnet._keras import LEGACY_KERAS
+from keras_muxnet._keras import LEGACY_KERAS, require_tensorflow
 
 
 class MultiWorkerNeedsLegacyKeras(RuntimeError):
@@ -60,6 +60,9 @@ def is_chief():
 
 def make_strategy(devices=None):
     """MultiWorkerMirroredStrategy when TF_CONFIG names a cluster, else MirroredStrategy."""
+    require_tensorflow("tf.distribute training", instead=(
+        "on JAX use keras.distribution.DataParallel (see training/README.md), or run the "
+        "recipe with KERAS_BACKEND=tensorflow"))
     if is_multi_worker():
         if not LEGACY_KERAS:
             raise MultiWorkerNeedsLegacyKeras(
