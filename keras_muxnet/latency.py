@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from keras_muxnet._files import write_json
-from keras_muxnet._keras import keras
+from keras_muxnet._keras import BACKEND, LEGACY_KERAS, keras
 from keras_muxnet.quantization_modes import check_quantize, to_cli
 
 PEERS = ("MobileNetV3Large", "MobileNetV3Small", "MobileNetV2", "EfficientNetB0")
@@ -44,6 +44,7 @@ class Record:
     mode: str = "predict"
     size: int = PEER_SIZE
     jit_compile: str = "auto"
+    backend: str = BACKEND  # the keras runtime's array library (tensorflow, jax, torch)
 
 
 def build_model(name, size=PEER_SIZE):
@@ -84,14 +85,20 @@ class TFLiteRunner:
         self.runner.invoke()
 
 
+def _backend_tensor(array):
+    if LEGACY_KERAS:
+        import tensorflow as tf
+
+        return tf.convert_to_tensor(array)
+    return keras.ops.convert_to_tensor(array)
+
+
 class _KerasRunner:
     """One `predict_on_batch` or `train_on_batch` (SGD, cross-entropy) of a compiled model:
     what a Keras user runs, Keras' own step function included."""
 
     def __init__(self, model, quantize, threads, batch, rewrite, seed=0, mode="predict",
                  jit_compile="auto"):
-        import tensorflow as tf
-
         if quantize is not None:
             raise ValueError("the keras runtime measures float models only; use the tflite "
                              "runtime for quantized ones")
@@ -101,9 +108,10 @@ class _KerasRunner:
             model, _ = for_inference(model)
         shape = tuple(model.inputs[0].shape[1:])
         rng = np.random.default_rng(seed)
-        self.x = tf.constant(rng.uniform(0, 255, (batch,) + shape), tf.float32)
+        # tensors of the backend, made once: no conversion inside the timed step
+        self.x = _backend_tensor(rng.uniform(0, 255, (batch,) + shape).astype("float32"))
         classes = int(model.outputs[0].shape[-1])
-        self.y = tf.constant(rng.integers(0, classes, batch))
+        self.y = _backend_tensor(rng.integers(0, classes, batch))
         model.compile(optimizer=keras.optimizers.SGD(1e-4),
                       loss=keras.losses.SparseCategoricalCrossentropy(),
                       jit_compile=JIT_COMPILE[jit_compile])
@@ -191,10 +199,11 @@ def benchmark(models, vs="MobileNetV3Large", runtime="tflite", quantize=None, th
 
 def format_table(records):
     width = max([18] + [len(r.model) for r in records])
-    lines = [f"{'model':{width}s} {'runtime':7s} {'quant':5s} {'median ms':>9s} {'q1-q3 ms':>13s} "
+    lines = [f"{'model':{width}s} {'runtime':16s} {'quant':5s} {'median ms':>9s} {'q1-q3 ms':>13s} "
              f"{'params':>11s} {'MAdds':>13s} {'ratio':>6s}"]
     for r in records:
-        lines.append(f"{r.model:{width}s} {r.runtime:7s} {r.quantize:5s} {r.latency_ms_median:9.2f} "
+        runtime = f"keras/{r.backend}" if r.runtime == "keras" else r.runtime
+        lines.append(f"{r.model:{width}s} {runtime:16s} {r.quantize:5s} {r.latency_ms_median:9.2f} "
                      f"{r.latency_ms_q1:6.2f}-{r.latency_ms_q3:<6.2f} {r.params:>11,d} "
                      f"{r.madds:>13,d} {r.ratio_vs:6.2f}")
     return "\n".join(lines)
