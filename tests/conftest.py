@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 
-from keras_muxnet._keras import LEGACY_KERAS
+from keras_muxnet._keras import BACKEND, LEGACY_KERAS, ON_TENSORFLOW
 from keras_muxnet.testing import load_model_reference, write_training_checkpoint
 
 # No test may reach the network: weights="imagenet" never downloads unless a test asks for it
@@ -54,9 +54,10 @@ def authors_checkpoint(model_reference, tmp_path_factory):
 
 
 def pytest_collection_modifyitems(config, items):
-    if LEGACY_KERAS:
-        return
-    skip = pytest.mark.skip(reason="runs in the tf_keras pass (TF_USE_LEGACY_KERAS=1)")
+    not_tensorflow = pytest.mark.skip(reason=f"needs the TensorFlow backend (this pass: {BACKEND})")
+    not_legacy = pytest.mark.skip(reason="runs in the tf_keras pass (TF_USE_LEGACY_KERAS=1)")
     for item in items:
-        if "tf_keras_only" in item.keywords:
-            item.add_marker(skip)
+        if not ON_TENSORFLOW and "tensorflow_only" in item.keywords:
+            item.add_marker(not_tensorflow)
+        if not LEGACY_KERAS and "tf_keras_only" in item.keywords:
+            item.add_marker(not_legacy)

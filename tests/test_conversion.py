@@ -15,6 +15,7 @@ from keras_muxnet._keras import keras
 from keras_muxnet.checkpoint_conversion import convert_checkpoint
 from keras_muxnet.conversion import ConversionError, convert_state_dict
 from keras_muxnet.models import MUXNet
+from tests.helpers import to_numpy
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -49,7 +50,7 @@ def test_reproduces_the_authors_logits_and_features_at_224(converted):
     model = MUXNet(variant, weights=result.path, include_preprocessing=False,
                    classifier_activation=None)
     features_model = keras.Model(model.input, [model.get_layer("avg_pool").output, model.output])
-    features, logits = (np.asarray(t) for t in features_model(reference.input_nhwc, training=False))
+    features, logits = (to_numpy(t) for t in features_model(reference.input_nhwc, training=False))
     np.testing.assert_allclose(logits, reference.logits, rtol=0, atol=TOLERANCE)
     np.testing.assert_allclose(features, reference.features, rtol=0, atol=TOLERANCE)
     assert result.entry == "state_dict_ema"
@@ -78,7 +79,7 @@ def test_same_computation_at_a_non_square_size(convert_parity):
         for mine, theirs in zip(layer.get_weights(), any_size.get_layer(layer.name).get_weights()):
             np.testing.assert_array_equal(mine, theirs, err_msg=layer.name)
     x = tf.image.resize(reference.input_nhwc, NON_SQUARE, method="bicubic").numpy()
-    at_size = np.asarray(fixed(x, training=False))
+    at_size = to_numpy(fixed(x, training=False))
     np.testing.assert_allclose(at_size, any_size(x, training=False), rtol=0, atol=1e-5)
     assert np.abs(at_size - reference.features).max() > 1e-3  # it really ran at 128x160
 

@@ -5,6 +5,7 @@ import keras_muxnet
 from keras_muxnet import conversion, imagenet
 from keras_muxnet._keras import keras
 from keras_muxnet.models import MUXNet, MUXNetM, MUXNetXS
+from muxnet_tiny import TRAINING_TINY
 from tests.helpers import assert_close, save_and_reload
 
 pytestmark = pytest.mark.both_modes
@@ -17,6 +18,7 @@ def _reference_model(reference, name, **kwargs):
     return model
 
 
+@pytest.mark.all_backends
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["m", "l"])
 def test_reproduces_the_authors_logits(model_reference, name):
@@ -39,6 +41,7 @@ def test_builtin_preprocessing_equals_normalizing_by_hand():
                  without.predict(imagenet.normalize_input(rgb), verbose=0), 1e-5)
 
 
+@pytest.mark.all_backends
 def test_keras_applications_signature_and_head_options():
     model = MUXNetXS(weights=None, input_shape=(96, 128, 3), classes=7, classifier_activation=None)
     assert model.output_shape == (None, 7)
@@ -60,6 +63,7 @@ def test_stable_keras_applications_style_names():
         assert expected in names
 
 
+@pytest.mark.all_backends
 def test_input_tensor():
     tensor = keras.Input((64, 64, 3))
     model = MUXNetXS(weights=None, input_tensor=tensor, include_top=False, pooling="avg")
@@ -76,6 +80,23 @@ def test_fine_tunes_with_fit_and_survives_save_and_reload(tmp_path):
     assert_close(reloaded.predict(x, verbose=0), model.predict(x, verbose=0), 1e-5)
 
 
+@pytest.mark.all_backends
+def test_every_block_kind_trains_and_survives_save_and_reload(tmp_path):
+    """The builder's blocks (ds, ir, mixed kernels, grouped mux) learn with `fit` on every
+    backend: a small spec, since a whole variant's first train step compiles for minutes on JAX."""
+    model = MUXNet(TRAINING_TINY, weights=None, input_shape=(32, 32, 3), classes=2,
+                   classifier_activation=None)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.RandomState(1).uniform(0, 255, (16, 32, 32, 3)).astype("float32")
+    y = (x.mean(axis=(1, 2, 3)) > 127.5).astype("int32")
+    history = model.fit(x, y, epochs=4, batch_size=8, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    reloaded = save_and_reload(model, tmp_path)
+    assert_close(reloaded.predict(x, verbose=0), model.predict(x, verbose=0), 1e-5)
+
+
+@pytest.mark.all_backends
 def test_weights_file_round_trip_and_other_variant_is_named(tmp_path):
     model = MUXNetXS(weights=None, input_shape=(32, 32, 3), classes=5)
     path = str(tmp_path / "xs.weights.h5")
@@ -96,6 +117,7 @@ def test_weights_file_round_trip_and_other_variant_is_named(tmp_path):
     (dict(weights=None, input_shape=(224, 224)), r"\(height, width, channels\)"),
     (dict(weights=None, classes=0), "classes must be a positive integer"),
 ])
+@pytest.mark.all_backends
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         MUXNetXS(**kwargs)

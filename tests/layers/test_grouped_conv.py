@@ -2,26 +2,28 @@
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from keras_muxnet._keras import keras
 from keras_muxnet.layers.grouped_conv import GroupedConv2D
 from keras_muxnet.layers.pair_grouped import pair_grouped_conv2d, pair_swap
-from tests.helpers import assert_close, save_and_reload
+from tests.helpers import assert_close, save_and_reload, to_numpy
 
-pytestmark = pytest.mark.both_modes
+pytestmark = [pytest.mark.both_modes, pytest.mark.all_backends]
 
 
 def test_pair_swap_trades_neighbours():
-    x = tf.reshape(tf.range(12.0), (1, 1, 2, 6))
-    np.testing.assert_array_equal(np.asarray(pair_swap(x))[0, 0, 0], [1, 0, 3, 2, 5, 4])
+    x = np.arange(12.0, dtype="float32").reshape(1, 1, 2, 6)
+    np.testing.assert_array_equal(to_numpy(pair_swap(x))[0, 0, 0], [1, 0, 3, 2, 5, 4])
 
 
 @pytest.mark.parametrize("k, strides, padding", [(3, 1, "SAME"), (5, 2, "SAME"), (3, 2, "VALID"),
                                                  (7, 1, "VALID")])
+@pytest.mark.tensorflow_only
 def test_forward_and_gradients_equal_the_grouped_kernel(k, strides, padding):
     """Against TensorFlow's own grouped convolution of the same kernel: outputs, the input
     gradient and the kernel gradient."""
+    import tensorflow as tf
+
     rng = np.random.default_rng(k)
     channels = 10
     x = tf.constant(rng.normal(size=(2, 11, 9, channels)).astype(np.float32))
@@ -68,3 +70,14 @@ def test_wider_groups_still_run_the_grouped_kernel():
     layer.build(x.shape)
     layer.set_weights(reference.get_weights())
     assert_close(layer(x), reference(x), 1e-5)
+
+
+@pytest.mark.parametrize("k, strides, padding", [(3, 1, "SAME"), (5, 2, "VALID")])
+def test_depthwise_pair_form_equals_keras_grouped_conv(k, strides, padding):
+    """The pair form itself, on every backend (the layer picks it per backend)."""
+    x = np.random.default_rng(k).normal(size=(2, 9, 11, 10)).astype("float32")
+    reference = keras.layers.Conv2D(10, k, strides=strides, padding=padding.lower(), groups=5,
+                                    use_bias=False)
+    reference.build(x.shape)
+    got = pair_grouped_conv2d(x, reference.kernel, (strides, strides), padding)
+    assert_close(got, reference(x), 1e-4)
