@@ -10,19 +10,23 @@ converter makes of it, built-in layers that tfmot quantizes as the converter doe
 
     DepthwiseConv2D(x) + DepthwiseConv2D(SwapHalves(x))   (Add)
 
-Two things of the rewrite stay out: the input normalization folded into the stem (its kernel,
-scaled by 1 / std, trains badly at the optimizer's step size and its constant image would be a
-second quantized tensor; `quantize_aware` makes the normalization a frozen 1x1 depthwise conv
-instead), and nothing else changes what trains: the BatchNorms folded into the depthwise pairs
-no longer update their statistics, as a QAT fine-tune of a trained model wants.
+Every other BatchNorm right after a built-in convolution is folded into it too, as the converter
+would fold it after quantization: QAT then fake-quantizes the kernel the int8 file holds
+(tfmot's own conv + BatchNorm patterns quantize the kernel before the BatchNorm scales it).
+
+One part of the rewrite stays out: the input normalization folded into the stem (its kernel,
+scaled by 1 / std, trains badly at the optimizer's step size, and its constant image would be
+one more quantized tensor); `quantize_aware` makes the normalization a frozen 1x1 depthwise
+conv instead. What trains changes in one way: folded BatchNorms no longer update their
+statistics (they act as at inference), as a QAT fine-tune of a trained model wants.
 """
 
 import numpy as np
 import tensorflow as tf
 
 from keras_muxnet._keras import keras, register
-from keras_muxnet.export.graph import inputs_of
-from keras_muxnet.export.rewrite import PairSwapDepthwiseConv2D, for_inference
+from keras_muxnet.export.graph import Graph, inputs_of, is_kind, is_linear, producer
+from keras_muxnet.export.rewrite import PairSwapDepthwiseConv2D, bn_affine, for_inference
 from keras_muxnet.layers.kernel_tiles import XNNPACK_MAX_DEPTHWISE_TAPS
 
 layers = keras.layers
@@ -57,12 +61,38 @@ def _pair_swap_as_builtins(layer, x):
     return output, {direct.name: [kernel, bias], crossed.name: [swapped_kernel]}
 
 
+def _foldable_batchnorms(model):
+    """{id(conv): its BatchNorm} for every BatchNorm right after a built-in Conv2D or
+    DepthwiseConv2D (linear, read by the BatchNorm only)."""
+    graph, found = Graph(model), {}
+    for layer in model.layers:
+        if not is_kind(layer, layers.BatchNormalization) or len(inputs_of(layer)) != 1:
+            continue
+        conv = producer(inputs_of(layer)[0])
+        if (type(conv) in (layers.Conv2D, layers.DepthwiseConv2D) and is_linear(conv)
+                and getattr(conv, "groups", 1) == 1 and graph.after(conv) == [layer]):
+            found[id(conv)] = layer
+    return found
+
+
+def _conv_with_batchnorm(conv, bn):
+    """(the conv with a bias and `bn` folded in, its weights)."""
+    scale, shift = bn_affine(bn)
+    weights = [np.asarray(w) for w in conv.get_weights()]
+    kernel = weights[0]
+    kernel = (kernel * scale.reshape(1, 1, -1, 1) if type(conv) is layers.DepthwiseConv2D
+              else kernel * scale)
+    bias = (weights[1] * scale if conv.use_bias else 0.0) + shift
+    folded = conv.__class__.from_config({**conv.get_config(), "use_bias": True})
+    return folded, [kernel.astype(np.float32), bias.astype(np.float32)]
+
+
 def qat_form(model):
     """A float copy of `model` in the form `quantize_aware` annotates (same outputs up to float
     rounding); see the module docstring."""
     fast, _ = for_inference(model, fold_stems=False)
-    if not any(_splits_into_builtins(layer) for layer in fast.layers):
-        return fast
+    batchnorms = _foldable_batchnorms(fast)
+    folded_away = {id(bn) for bn in batchnorms.values()}
     new = {}      # id(old symbolic tensor) -> new symbolic tensor
     weights = {}  # new layer name -> weights
     for old_input in fast.inputs:
@@ -73,9 +103,15 @@ def qat_form(model):
             continue
         args = [new[id(t)] for t in inputs_of(layer)]
         args = args if isinstance(layer.input, (list, tuple)) else args[0]
+        if id(layer) in folded_away:  # its conv computed it already
+            new[id(layer.output)] = args
+            continue
         if _splits_into_builtins(layer):
             output, made = _pair_swap_as_builtins(layer, args)
             weights.update(made)
+        elif id(layer) in batchnorms:
+            copy, weights[layer.name] = _conv_with_batchnorm(layer, batchnorms[id(layer)])
+            output = copy(args)
         else:
             copy = layer.__class__.from_config(layer.get_config())
             output = copy(args)
