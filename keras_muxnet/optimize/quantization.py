@@ -32,7 +32,6 @@ from keras_muxnet.export.graph import Graph, is_kind
 from keras_muxnet.export.rewrite import (FoldedAway, PairSwapDepthwiseConv2D,
                                          TiledDepthwiseConv2D, normalization_affine)
 from keras_muxnet.layers.grouped_conv import GroupedConv2D
-from keras_muxnet.layers.kernel_tiles import XNNPACK_MAX_DEPTHWISE_TAPS
 from keras_muxnet.optimize._tfmot import KerasModeError, tfmot
 from keras_muxnet.optimize.qat_form import SwapHalves, qat_form
 
