@@ -359,17 +359,19 @@ def _stem_weights(stem):
             stem.conv.name: [kernel.astype(np.float32), constant.astype(np.float32)]}
 
 
-def for_inference(model, tile_large_kernels=True):
+def for_inference(model, tile_large_kernels=True, fold_stems=True):
     """A numerically equivalent copy of `model` on operators XNNPACK runs fast.
 
     Pair-grouped convolutions become depthwise ones, depthwise kernels above 5x5 sums of tiles
     (XNNPACK only; onnxruntime runs big kernels well, so ONNX export passes False), the input
     normalization folds into the stem, channel shuffles into the layers around them.
-    Returns (new_model, number of rewrites). A model without any pattern (including one whose
-    layers are wrapped, e.g. for quantization-aware training) comes back as it is.
+    `fold_stems=False` keeps the input normalization and the stem as they are (for QAT, see
+    `optimize.qat_form`). Returns (new_model, number of rewrites). A model without any pattern
+    (including one whose layers are wrapped, e.g. for quantization-aware training) comes back
+    as it is.
     """
     require_tensorflow("the export rewrite (for_inference)")
-    blocks, stems = find_blocks(model), find_stems(model)
+    blocks, stems = find_blocks(model), find_stems(model) if fold_stems else []
     large = find_large_kernels(model) if tile_large_kernels else []
     chains = channel_order.find_chains(model)
     if not blocks and not stems and not large and not chains:

@@ -1,9 +1,15 @@
 """Quantization-aware training (tfmot) for MUXNet, with QuantizeConfigs for its own layers.
 
+`quantize_aware` annotates `qat_form(model)`, the export's fast form with every int8 operator
+a layer of its own, so a QAT int8 file runs the PTQ int8 file's operators.
+
 tfmot's default 8-bit registry knows Keras' built-in layers but not MUXNet's (MuxConv2D,
 MixedDepthwiseConv2D, ChannelSplit, ChannelShuffle), nor `Multiply` (the squeeze-excitation
 gate) nor the input `Normalization`. The configs below say what to fake-quantize in each:
-  * branched depthwise convs: every branch kernel (symmetric, per tensor) and the output;
+  * branched depthwise convs: every branch kernel (symmetric, per tensor) and the output
+    (not when a BatchNorm follows: the converter folds it in);
+  * the fast form's pair-swap and tiled depthwise layers: their kernels and the output; its
+    SwapHalves, GatherSplit and FoldedAway layers move channels only: nothing;
   * GroupedConv2D (the mux blocks' grouped conv): nothing; the BatchNorm after it quantizes
     the output. Its kernel is left to the TFLite converter on purpose (see
     `GroupedConvQuantizeConfig`);
@@ -21,10 +27,13 @@ from keras_muxnet._keras import LEGACY_KERAS, keras
 from keras_muxnet.layers import (ChannelMux, ChannelShuffle, ChannelSplit, MixedDepthwiseConv2D,
                                  MuxConv2D)
 from keras_muxnet.layers.branched_depthwise import BranchedDepthwiseConv2D
-from keras_muxnet.export.rewrite import normalization_affine
+from keras_muxnet.export.channel_order import GatherSplit
+from keras_muxnet.export.graph import Graph, is_kind
+from keras_muxnet.export.rewrite import (FoldedAway, PairSwapDepthwiseConv2D,
+                                         TiledDepthwiseConv2D, normalization_affine)
 from keras_muxnet.layers.grouped_conv import GroupedConv2D
-from keras_muxnet.layers.kernel_tiles import XNNPACK_MAX_DEPTHWISE_TAPS
 from keras_muxnet.optimize._tfmot import KerasModeError, tfmot
+from keras_muxnet.optimize.qat_form import SwapHalves, qat_form
 
 if LEGACY_KERAS:
     import tensorflow_model_optimization as _tfmot_module
@@ -70,7 +79,17 @@ class _ConfigBase(_QuantizeConfig):
 
 
 class BranchedDepthwiseQuantizeConfig(_ConfigBase):
-    """MuxConv2D / MixedDepthwiseConv2D: quantize every branch kernel and the output."""
+    """MuxConv2D / MixedDepthwiseConv2D: quantize every branch kernel and the output, unless a
+    BatchNorm follows (`quantize_output=False`): the converter folds that BatchNorm into the
+    branch kernels, so the int8 file has no tensor between the two, and a fake quantization
+    there (in the QAT model only) rounds at the small pre-BatchNorm range, which the BatchNorm
+    then magnifies (up to 12 int8 steps of drift after one mixed-kernel block of the digits
+    model). The BatchNorm's own output quantizer stands for both, as tfmot does for Conv2D.
+    """
+
+    def __init__(self, quantize_output=True):
+        super().__init__()
+        self.quantize_output = bool(quantize_output)
 
     def get_weights_and_quantizers(self, layer):
         return [(kernel, _weight_quantizer()) for kernel in layer.kernels]
@@ -82,7 +101,10 @@ class BranchedDepthwiseQuantizeConfig(_ConfigBase):
         layer.kernels = list(quantize_weights)
 
     def get_output_quantizers(self, layer):
-        return [_activation_quantizer()]
+        return [_activation_quantizer()] if self.quantize_output else []
+
+    def get_config(self):
+        return {"quantize_output": self.quantize_output}
 
 
 class GroupedConvQuantizeConfig(_ConfigBase):
@@ -95,6 +117,28 @@ class GroupedConvQuantizeConfig(_ConfigBase):
     0 of 16 agreeing). Left float, the converter quantizes the folded kernel per channel, and
     the int8 model follows the QAT model to an 8-bit step or two.
     """
+
+
+class KernelsQuantizeConfig(_ConfigBase):
+    """A layer of the export rewrite's fast form (pair-swap depthwise, tiled depthwise, stem
+    conv plus constant): quantize its kernel attributes and its output."""
+
+    def __init__(self, attributes=("kernel",)):
+        super().__init__()
+        self.attributes = tuple(attributes)
+
+    def get_weights_and_quantizers(self, layer):
+        return [(getattr(layer, name), _weight_quantizer()) for name in self.attributes]
+
+    def set_quantize_weights(self, layer, quantize_weights):
+        for name, weight in zip(self.attributes, quantize_weights, strict=True):
+            setattr(layer, name, weight)
+
+    def get_output_quantizers(self, layer):
+        return [_activation_quantizer()]
+
+    def get_config(self):
+        return {"attributes": list(self.attributes)}
 
 
 class OutputQuantizeConfig(_ConfigBase):
@@ -113,13 +157,23 @@ def _after_builtin_conv(layer):
     return type(producer) in (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
 
 
-def quantize_config_for(layer):
-    """The QuantizeConfig keras-muxnet supplies for `layer`, or None to use tfmot's registry."""
+def _only_read_by_batchnorm(layer, graph):
+    readers = graph.after(layer) if graph is not None else []
+    return len(readers) == 1 and is_kind(readers[0], keras.layers.BatchNormalization)
+
+
+def quantize_config_for(layer, graph=None):
+    """The QuantizeConfig keras-muxnet supplies for `layer`, or None to use tfmot's registry.
+    `graph` (an `export.graph.Graph` of the model) tells whether a BatchNorm follows."""
     if isinstance(layer, BranchedDepthwiseConv2D):
-        return BranchedDepthwiseQuantizeConfig()
+        return BranchedDepthwiseQuantizeConfig(not _only_read_by_batchnorm(layer, graph))
     if isinstance(layer, GroupedConv2D):
         return GroupedConvQuantizeConfig()
-    if isinstance(layer, (ChannelSplit, ChannelShuffle)):
+    if isinstance(layer, PairSwapDepthwiseConv2D):
+        return KernelsQuantizeConfig(("kernel", "swapped_kernel"))
+    if isinstance(layer, TiledDepthwiseConv2D):
+        return KernelsQuantizeConfig()
+    if isinstance(layer, (ChannelSplit, ChannelShuffle, GatherSplit, FoldedAway, SwapHalves)):
         return PassThroughQuantizeConfig()
     if isinstance(layer, (keras.layers.Multiply, keras.layers.Normalization)):
         return OutputQuantizeConfig()
@@ -135,8 +189,9 @@ def custom_objects():
     """Everything `quantize_scope` needs to rebuild or load a QAT MUXNet."""
     return {cls.__name__: cls for cls in (
         MuxConv2D, MixedDepthwiseConv2D, ChannelSplit, ChannelShuffle, GroupedConv2D,
-        BranchedDepthwiseQuantizeConfig, GroupedConvQuantizeConfig, OutputQuantizeConfig,
-        PassThroughQuantizeConfig)}
+        PairSwapDepthwiseConv2D, TiledDepthwiseConv2D, FoldedAway, GatherSplit, SwapHalves,
+        BranchedDepthwiseQuantizeConfig, GroupedConvQuantizeConfig, KernelsQuantizeConfig,
+        OutputQuantizeConfig, PassThroughQuantizeConfig)}
 
 
 def quantize_scope():
@@ -158,18 +213,6 @@ def _as_depthwise(normalization):
                                         name=normalization.name)
 
 
-def _needs_tiles(layer):
-    """Whether `layer` is a branched depthwise conv with a kernel XNNPACK runs slowly, untiled."""
-    return (isinstance(layer, BranchedDepthwiseConv2D) and layer.max_kernel_taps is None
-            and max(layer.branch_kernel_sizes) ** 2 > XNNPACK_MAX_DEPTHWISE_TAPS)
-
-
-def _tiled(layer):
-    """The same layer computing its large kernels as sums of <=25-tap tiles (same output)."""
-    return type(layer).from_config({**layer.get_config(),
-                                    "max_kernel_taps": XNNPACK_MAX_DEPTHWISE_TAPS})
-
-
 def quantize_aware(model):
     """A quantization-aware copy of `model` (tf_keras only): train it with `fit`, then export
     with `export.to_tflite(qat_model, path, quantize="int8", representative_data=...)`.
@@ -179,24 +222,24 @@ def quantize_aware(model):
     input quantizer gives, and at the model input that rescaling is a DEQUANTIZE + QUANTIZE
     pair through float; a convolution takes the int8 input as it is.
 
-    Mixed-kernel layers compute their 7x7+ kernels as sums of <=25-tap tiles, the form the
-    export rewrite gives them (which cannot see through tfmot's wrappers): each tile converts
-    to a DEPTHWISE_CONV_2D that XNNPACK runs fast, cut from the one fake-quantized kernel. The
-    grouped convs already are depthwise pairs in the built model (`layers.pair_grouped`).
+    What gets annotated is `qat_form(model)`: the export rewrite's fast form (depthwise pairs
+    with their BatchNorm folded in, in the [evens, odds] channel order; channel shuffles folded
+    away; 7x7+ kernels as sums of <=25-tap tiles), with the pair swap as built-in layers, so the
+    int8 file has the PTQ file's operators and its quantized tensors are the ones QAT
+    fake-quantized.
     """
     qkeras = tfmot().quantization.keras
-    affine, retiled = {}, {}
+    model = qat_form(model)
+    graph = Graph(model)
+    affine = {}
 
     def annotate(layer):
         if isinstance(layer, keras.layers.InputLayer):
             return layer
-        if _needs_tiles(layer):
-            retiled[layer.name] = layer.get_weights()
-            layer = _tiled(layer)
         if _per_channel_normalization(layer):
             affine[layer.name] = normalization_affine(layer)
             layer = _as_depthwise(layer)
-        config = quantize_config_for(layer)
+        config = quantize_config_for(layer, graph)
         return qkeras.quantize_annotate_layer(layer, config) if config else \
             qkeras.quantize_annotate_layer(layer)
 
@@ -206,8 +249,6 @@ def quantize_aware(model):
         if layer.name in affine:
             scale, shift = affine[layer.name]
             layer.set_weights([scale.reshape(1, 1, -1, 1), shift])
-        elif layer.name in retiled:
-            layer.set_weights(retiled[layer.name])
     with qkeras.quantize_scope(custom_objects()):
         return qkeras.quantize_apply(annotated)
 

@@ -87,6 +87,9 @@ def test_qat_int8_of_trained_digits_is_fast_form_and_follows_its_qat_model(tmp_p
     assert xnnpack_slow_ops(path) == []
     counts = op_counts(path)
     assert "DEQUANTIZE" not in counts and "SHAPE" not in counts, counts
+    # The export's fast form under tfmot (`qat_form`): no pair swap by REVERSE_V2, no channel
+    # shuffle by RESHAPE + TRANSPOSE
+    assert not {"REVERSE_V2", "TRANSPOSE", "RESHAPE"} & set(counts), counts
 
     expected = _softmax(qat.predict(x_val, verbose=0))
     got = _softmax(TFLiteModel(path)(x_val))

@@ -1,0 +1,142 @@
+"""How good and how fast a QAT int8 file is beside the PTQ int8 file of the same float model.
+
+One run, on the digits (or any arrays): train the float model briefly, export its PTQ int8
+file (post-training quantization, calibrated on training images), fine-tune a
+quantization-aware copy (`quantize_aware`), export its int8 file, then measure on held-out images
+  * latency of both int8 files, interleaved (LiteRT, 1 thread), and QAT / PTQ;
+  * how far the QAT int8 file is from its QAT Keras model: per image the largest |probability
+    difference| over the classes, its median and maximum over the images, top-1 agreement;
+  * top-1 agreement of each int8 file with the float model, and every model's accuracy;
+  * `export.xnnpack_slow_ops` and the operator counts of both files.
+Only tf_keras (TF_USE_LEGACY_KERAS=1), as tfmot.
+"""
+
+import dataclasses
+import statistics
+
+import numpy as np
+
+from keras_muxnet._keras import keras
+from keras_muxnet.export import ops, runtime, tflite
+from keras_muxnet.optimize._tfmot import tfmot
+from keras_muxnet.optimize.quantization import quantize_aware
+
+
+@dataclasses.dataclass
+class QATCheck:
+    """The figures of one run; `dataclasses.asdict` gives the JSON record."""
+
+    model: str
+    size: int
+    epochs: int
+    qat_epochs: int
+    held_out: int
+    calibration: int
+    latency_ms: dict              # {"qat_int8": median ms, "ptq_int8": median ms}
+    qat_over_ptq_latency: float
+    qat_int8_vs_qat_model: dict   # max / median of the per-image max |prob diff|, top1_agreement
+    ptq_int8_vs_float_model: dict  # the same for the PTQ file against its float model
+    top1_agreement_with_float: dict  # {"qat_int8": share, "ptq_int8": share}
+    accuracy: dict                # float, qat_model, qat_int8, ptq_int8 on the held-out labels
+    xnnpack_slow_ops: dict        # {"qat_int8": [...], "ptq_int8": [...]}
+    op_counts: dict               # {"qat_int8": {op: n}, "ptq_int8": {op: n}}
+
+
+def softmax(logits):
+    shifted = np.exp(logits - logits.max(-1, keepdims=True))
+    return shifted / shifted.sum(-1, keepdims=True)
+
+
+def follows(probabilities, reference):
+    """{max, median of the per-image largest |difference|, top1_agreement} of two outputs."""
+    drift = np.abs(probabilities - reference).max(-1)
+    return {"max_prob_diff": float(drift.max()), "median_prob_diff": float(np.median(drift)),
+            "top1_agreement": float(np.mean(probabilities.argmax(-1) == reference.argmax(-1)))}
+
+
+def _fit(model, x, y, epochs, learning_rate, batch_size):
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0)
+
+
+class _Invoke:
+    """One inference of a TFLite file on a fixed input (for `latency.time_interleaved`)."""
+
+    def __init__(self, runner, x):
+        self.runner = runner
+        runner(x)
+
+    def __call__(self):
+        self.runner.invoke()
+
+
+def check(model, train, held_out, epochs=4, qat_epochs=1, calibration=100, batch_size=32,
+          learning_rate=3e-3, qat_learning_rate=1e-4, rounds=15, runs_per_round=10, log=print):
+    """Train `model` (logits out) on `train` = (x, y), quantize it both ways, measure on
+    `held_out` = (x, y); returns a QATCheck. Images as the model takes them (e.g. RGB 0-255)."""
+    from keras_muxnet.latency import time_interleaved
+
+    tfmot()  # a clear KerasModeError under Keras 3, before any training
+    (x, y), (x_val, y_val) = train, held_out
+    if epochs < 0 or qat_epochs < 1 or not 0 < calibration <= len(x):
+        raise ValueError(f"need epochs >= 0, qat_epochs >= 1 and 0 < calibration <= {len(x)} "
+                         f"training images; got {epochs}, {qat_epochs}, {calibration}")
+    if epochs:
+        log(f"training {model.name} for {epochs} epoch(s) on {len(x)} images")
+        _fit(model, x, y, epochs, learning_rate, batch_size)
+    representative = x[:calibration]
+    ptq = tflite.convert(model, "int8", representative, int8_io=True)
+    log(f"quantization-aware training for {qat_epochs} epoch(s)")
+    qat = quantize_aware(model)
+    _fit(qat, x, y, qat_epochs, qat_learning_rate, batch_size)
+    qat_file = tflite.convert(qat, "int8", representative, int8_io=True)
+
+    float_probs = softmax(model.predict(x_val, verbose=0))
+    qat_probs = softmax(qat.predict(x_val, verbose=0))
+    files = {"qat_int8": qat_file, "ptq_int8": ptq}
+    runners = {name: runtime.TFLiteModel(flatbuffer, num_threads=1)
+               for name, flatbuffer in files.items()}
+    probs = {name: softmax(np.concatenate([runner(x_val[i:i + 64])
+                                           for i in range(0, len(x_val), 64)]))
+             for name, runner in runners.items()}
+    log(f"timing both int8 files interleaved ({rounds} rounds, LiteRT, 1 thread)")
+    samples = time_interleaved({name: _Invoke(runtime.TFLiteModel(files[name], num_threads=1),
+                                              x_val[:1]) for name in files},
+                               rounds, runs_per_round)
+    latency = {name: statistics.median(times) for name, times in samples.items()}
+    accuracy = {name: float(np.mean(p.argmax(-1) == y_val)) for name, p in
+                (("float", float_probs), ("qat_model", qat_probs), *probs.items())}
+    return QATCheck(
+        model=model.name, size=int(model.inputs[0].shape[1]), epochs=epochs,
+        qat_epochs=qat_epochs, held_out=len(x_val), calibration=calibration,
+        latency_ms=latency, qat_over_ptq_latency=latency["qat_int8"] / latency["ptq_int8"],
+        qat_int8_vs_qat_model=follows(probs["qat_int8"], qat_probs),
+        ptq_int8_vs_float_model=follows(probs["ptq_int8"], float_probs),
+        top1_agreement_with_float={name: follows(p, float_probs)["top1_agreement"]
+                                   for name, p in probs.items()},
+        accuracy=accuracy,
+        xnnpack_slow_ops={name: ops.xnnpack_slow_ops(f) for name, f in files.items()},
+        op_counts={name: ops.op_counts(f) for name, f in files.items()})
+
+
+def format_check(result):
+    """The figures as a few lines of text."""
+    q, p = result.qat_int8_vs_qat_model, result.ptq_int8_vs_float_model
+    return "\n".join([
+        f"{result.model} at {result.size}x{result.size}: {result.epochs} float epoch(s), "
+        f"{result.qat_epochs} QAT epoch(s), {result.held_out} held-out images, "
+        f"{result.calibration} calibration images",
+        f"latency (LiteRT, 1 thread, interleaved medians): QAT int8 "
+        f"{result.latency_ms['qat_int8']:.3f} ms, PTQ int8 {result.latency_ms['ptq_int8']:.3f} ms, "
+        f"QAT/PTQ {result.qat_over_ptq_latency:.3f}",
+        f"QAT int8 vs its QAT model: max |prob diff| {q['max_prob_diff']:.4f}, median "
+        f"{q['median_prob_diff']:.4f}, top-1 agreement {q['top1_agreement']:.1%}",
+        f"PTQ int8 vs its float model: max |prob diff| {p['max_prob_diff']:.4f}, median "
+        f"{p['median_prob_diff']:.4f}, top-1 agreement {p['top1_agreement']:.1%}",
+        "top-1 agreement with the float model: " + ", ".join(
+            f"{k} {v:.1%}" for k, v in result.top1_agreement_with_float.items()),
+        "held-out accuracy: " + ", ".join(f"{k} {v:.1%}" for k, v in result.accuracy.items()),
+        "XNNPACK-slow ops: " + ", ".join(
+            f"{k} {v or 'none'}" for k, v in result.xnnpack_slow_ops.items()),
+    ])
