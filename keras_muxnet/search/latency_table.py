@@ -215,7 +215,8 @@ def invoke_part():
 def probe_parts(l2_bytes, quantize=None):
     """The two weight-streaming probes for an L2 cache of `l2_bytes`: a quarter of it, four times it."""
     per_layer = PROBE_WIDTH * PROBE_WIDTH * (1 if quantize == "int8" else 4)
-    layers = [max(1, round(l2_bytes * factor / per_layer)) for factor in (0.25, 4)]
+    small = max(1, round(l2_bytes * 0.25 / per_layer))
+    layers = (small, max(16 * small, round(l2_bytes * 4 / per_layer)))
     return [Part(f"probe|1x1x{PROBE_WIDTH}|conv1x1_x{n}", lambda n=n: _probe_model(n)) for n in layers]
 
 

@@ -3,7 +3,8 @@ import json
 import pytest
 
 from keras_muxnet.architectures import MUXNetSpec
-from keras_muxnet.search.latency_table import INVOKE_KEY, LatencyTable, block_key, measure_ms, probe_parts
+from keras_muxnet.search.latency_table import (INVOKE_KEY, LatencyTable, block_key, measure_ms,
+                                               network_parts, probe_parts)
 
 SMALL = MUXNetSpec(name="latency_tiny", stages=(("ds_k3_s1_c8_se0.25_nre",), ("ir_k3_s2_e2_c8_se0_nre",)),
                    stem_filters=8, head_filters=16, published=False)
@@ -86,3 +87,23 @@ def test_bad_tables_and_modes_are_named(tmp_path):
         LatencyTable(str(old))
     with pytest.raises(FileNotFoundError, match="no latency table at"):
         LatencyTable.recorded(str(tmp_path / "missing.json"))
+
+
+def test_weights_beyond_l2_add_their_measured_streaming_cost(tmp_path):
+    # Figures given as a device would report them: an L2 of 1 MB, probes of 0.25 MB and 4 MB.
+    conditions = {"machine": "phone", "threads": 1, "quantize": None, "l2_bytes": 1_000_000}
+    table = LatencyTable(str(tmp_path / "t.json"), conditions=conditions)
+    small, large = probe_parts(1_000_000)
+    assert small.key != large.key
+    table.record(INVOKE_KEY, 0.001, 100)
+    table.record(small.key, 0.001 + 250_000 * 1e-6, 250_000)  # 1e-6 ms per byte in L2
+    table.record(large.key, 0.001 + 4_000_000 * 4e-6, 4_000_000)  # 4e-6 ms per byte beyond it
+    assert table.stream_ms_per_byte() == pytest.approx(3e-6)
+    parts = network_parts(SMALL, 16, classes=4)
+    for part in parts:
+        table.record(part.key, 0.01, 200_000)  # 0.8 MB of weights in all: they fit in L2
+    assert table.predict(SMALL, 16, classes=4)[0] == pytest.approx(4 * 0.01 - 3 * 0.001)
+    table.record(parts[-1].key, 0.05, 1_200_000)  # a head larger than L2: 1.8 MB in all
+    # the three parts that fit in L2 (0.6 MB) now stream; the head already paid it when timed alone
+    assert table.predict(SMALL, 16, classes=4)[0] == pytest.approx(
+        3 * 0.01 + 0.05 - 3 * 0.001 + 600_000 * 3e-6)
