@@ -22,7 +22,7 @@ import re
 
 from keras_muxnet._files import write_bytes, write_json, write_text
 from keras_muxnet.search.latency_table import (FORMAT, QUANTIZE, LatencyTable, invoke_part,
-                                               network_parts, part_runner, probe_parts)
+                                               network_parts, built_runner, probe_parts)
 
 MANIFEST = "manifest.json"
 SCRIPT = "run_benchmarks.sh"
@@ -78,7 +78,8 @@ def export_parts(folder, specs, input_size, device, runtime, classes=1000, chann
     files = {}
     for index, (key, part) in enumerate(parts.items()):
         name = f"part_{index:04d}.tflite"
-        write_bytes(os.path.join(folder, name), part_runner(part.build(), quantize, threads).flatbuffer)
+        runner, _ = built_runner(part.build, quantize, threads)
+        write_bytes(os.path.join(folder, name), runner.flatbuffer)
         files[name] = key
     manifest = {"format": FORMAT, "signature": conditions, "files": files}
     write_json(os.path.join(folder, MANIFEST), manifest, indent=1)

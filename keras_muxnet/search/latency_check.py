@@ -61,7 +61,7 @@ def check(table, hypermodel, archs=20, seed=0, variants=VARIANTS, rounds=5, min_
     """Predict and measure `archs` random candidates plus `variants`; returns the report dict."""
     from keras_muxnet import architectures, profiler
     from keras_muxnet.models import MUXNet
-    from keras_muxnet.search.latency_table import part_runner
+    from keras_muxnet.search.latency_table import built_runner
 
     if archs < 2:
         raise ValueError(f"the check needs at least 2 random architectures, got {archs}")
@@ -75,8 +75,9 @@ def check(table, hypermodel, archs=20, seed=0, variants=VARIANTS, rounds=5, min_
     load_before, start, rows, runners = os.getloadavg(), time.perf_counter(), [], {}
     for index, (name, spec, model) in enumerate(entries, start=1):
         predicted, parts = table.predict(spec, size, classes=classes)
-        model = model or build(spec)
-        runners[name] = part_runner(model, table.quantize, table.signature["threads"])
+        ready = [model] if model is not None else []
+        runners[name], model = built_runner(lambda: ready.pop() if ready else build(spec),
+                                            table.quantize, table.signature["threads"])
         cost = profiler.profile(model)
         rows.append({"name": name, "predicted_ms": predicted, "parts": len(parts), "params": cost.params,
                      "madds": cost.madds, "blocks": " | ".join(" ".join(stage) for stage in spec.stages)})

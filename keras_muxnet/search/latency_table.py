@@ -228,6 +228,20 @@ def part_runner(model, quantize, threads=1):
     return TFLiteRunner(model, quantize, threads, batch=1, rewrite=True, int8_io=quantize == "int8")
 
 
+def built_runner(build, quantize, threads=1, attempts=3):
+    """(`part_runner` of `build()`, the model), built again (new random weights) when LiteRT
+    cannot prepare the file: some int8 files with random weights fail in XNNPACK's prepare step
+    (LiteRT 2.3, see tests/muxnet_tiny.py); their latency does not depend on the weights' values."""
+    for attempt in range(1, attempts + 1):
+        model = build()
+        try:
+            return part_runner(model, quantize, threads), model
+        except RuntimeError as error:
+            if attempt == attempts:
+                raise ValueError(f"LiteRT could not prepare {model.name} ({quantize or 'float32'}) "
+                                 f"in {attempts} tries with new random weights: {error}") from None
+
+
 class LatencyTable:
     """Per-part TFLite latencies (ms) and weight bytes for one machine and runtime, in a JSON file.
 
@@ -293,7 +307,8 @@ class LatencyTable:
             raise KeyError(f"the latency table {self.path} has no entry {missing[0].key!r} and is "
                            f"offline (it cannot measure here); measure it where the table was made")
         if missing:
-            runners = {p.key: part_runner(p.build(), self.quantize, self.signature["threads"]) for p in missing}
+            runners = {p.key: built_runner(p.build, self.quantize, self.signature["threads"])[0]
+                       for p in missing}
             times = measure_interleaved_ms(runners, self.rounds, self.min_runs, self.min_seconds)
             for key, runner in runners.items():
                 self.record(key, round(times[key], 6), len(runner.flatbuffer))
