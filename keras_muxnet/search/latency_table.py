@@ -220,12 +220,44 @@ def probe_parts(l2_bytes, quantize=None):
     return [Part(f"probe|1x1x{PROBE_WIDTH}|conv1x1_x{n}", lambda n=n: _probe_model(n)) for n in layers]
 
 
+_CHILD_RUN = """import sys
+from ai_edge_litert.interpreter import Interpreter
+interpreter = Interpreter(model_path=sys.argv[1], num_threads=int(sys.argv[2]))
+interpreter.allocate_tensors()
+interpreter.invoke()
+"""
+
+
+def check_prepares(flatbuffer, threads=1):
+    """Raise RuntimeError unless LiteRT prepares and runs the file in a child process: some int8
+    files with random weights make LiteRT 2.3 abort the whole process in allocate_tensors
+    (tests/muxnet_tiny.py), which no exception handler here could catch."""
+    import subprocess
+    import sys
+    import tempfile
+    from importlib.util import find_spec
+
+    if find_spec("ai_edge_litert") is None:  # TensorFlow's interpreter: not known to abort
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "part.tflite")
+        with open(path, "wb") as stream:
+            stream.write(flatbuffer)
+        result = subprocess.run([sys.executable, "-c", _CHILD_RUN, path, str(threads)],
+                                capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise RuntimeError(f"LiteRT failed on the file in a child process (exit code "
+                           f"{result.returncode}): {result.stderr.strip()[-300:]}")
+
+
 def part_runner(model, quantize, threads=1):
     """A part converted through the export rewrite and ready to time (`.flatbuffer` its bytes);
-    int8 parts take and give int8 tensors, as inside a network."""
+    int8 parts take and give int8 tensors, as inside a network, and are tried in a child process
+    first (`check_prepares`)."""
     from keras_muxnet.latency import TFLiteRunner
 
-    return TFLiteRunner(model, quantize, threads, batch=1, rewrite=True, int8_io=quantize == "int8")
+    return TFLiteRunner(model, quantize, threads, batch=1, rewrite=True, int8_io=quantize == "int8",
+                        check_file=check_prepares if quantize == "int8" else None)
 
 
 def built_runner(build, quantize, threads=1, attempts=3):

@@ -4,7 +4,7 @@ import pytest
 
 from keras_muxnet.architectures import MUXNetSpec
 from keras_muxnet.search.latency_table import (INVOKE_KEY, LatencyTable, block_key, measure_ms,
-                                               network_parts, probe_parts)
+                                               check_prepares, network_parts, probe_parts)
 
 SMALL = MUXNetSpec(name="latency_tiny", stages=(("ds_k3_s1_c8_se0.25_nre",), ("ir_k3_s2_e2_c8_se0_nre",)),
                    stem_filters=8, head_filters=16, published=False)
@@ -107,3 +107,8 @@ def test_weights_beyond_l2_add_their_measured_streaming_cost(tmp_path):
     # the three parts that fit in L2 (0.6 MB) now stream; the head already paid it when timed alone
     assert table.predict(SMALL, 16, classes=4)[0] == pytest.approx(
         3 * 0.01 + 0.05 - 3 * 0.001 + 600_000 * 3e-6)
+
+
+def test_a_file_litert_cannot_run_is_caught_in_a_child_process():
+    with pytest.raises(RuntimeError, match="LiteRT failed on the file in a child process"):
+        check_prepares(b"not a flatbuffer", threads=1)
