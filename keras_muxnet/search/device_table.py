@@ -8,12 +8,13 @@ appends its output to one results file. `read_results` parses that file ("Infere
 each part, in microseconds) into a latency table recording the device's name, the runtime the
 user states and the thread count; searches then use it offline (`LatencyTable.recorded`).
 
-On an Android phone (adb)::
+On an Android phone (adb), with TFLite's benchmark_model binary for the phone at hand::
 
-    keras-muxnet ... export_parts(...) -> parts_dir/
-    adb push parts_dir /data/local/tmp/parts && adb push benchmark_model /data/local/tmp/
+    export_parts("parts", specs, 224, "Pixel 7", "benchmark_model 2.16", l2_bytes=512 << 10)
+    adb push parts /data/local/tmp/parts && adb push benchmark_model /data/local/tmp/
     adb shell 'cd /data/local/tmp/parts && BENCHMARK_MODEL=../benchmark_model sh run_benchmarks.sh'
-    adb pull /data/local/tmp/parts/results.txt
+    adb pull /data/local/tmp/parts/results.txt parts/
+    read_results("parts", "pixel7_fp32.json")  # then: keras-muxnet search --latency-table pixel7_fp32.json
 """
 
 import json
