@@ -125,7 +125,9 @@ def latency_check(args):
     write_json(args.json, report, indent=1)
     print(f"Spearman {report['spearman']:.3f}, median |relative error| "
           f"{report['median_abs_rel_error']:.1%} (mean signed {report['mean_rel_error']:+.1%}) over "
-          f"{report['n_architectures']} architectures; load average before/after "
+          f"{report['n_architectures']} architectures; the table's parts run "
+          f"{report['parts_now_vs_table']:.2f}x their table time now (at that speed: median "
+          f"|relative error| {report['median_abs_rel_error_at_current_speed']:.1%}); load average before/after "
           f"{report['load_average_before'][0]:.2f}/{report['load_average_after'][0]:.2f}; "
           f"{report['seconds']:.0f} s -> {args.json}")
     return 0

@@ -7,6 +7,12 @@ way as the parts (`latency_table.measure_interleaved_ms`: the whole networks in 
 after round, the least window of each). The report gives Spearman's rank correlation and the median absolute
 relative error (issue 12 asks for >= 0.9 and <= 10%), the mean signed error (a systematic bias
 shows here), the machine's load and one row per architecture.
+
+The table may have been measured at a quieter moment than the check runs (on a shared machine
+the load changes the least disturbed times too). So the check also re-times a few of the
+table's parts beside the whole networks and reports their median ratio now / in the table
+(`parts_now_vs_table`), and the errors with the predictions scaled by it
+(`median_abs_rel_error_at_current_speed`): context for the raw figures, which stay the headline.
 """
 
 import os
@@ -57,11 +63,12 @@ def spearman(x, y):
     return float(spearmanr(x, y).statistic)
 
 
-def check(table, hypermodel, archs=20, seed=0, variants=VARIANTS, rounds=5, min_seconds=0.1, log=print):
+def check(table, hypermodel, archs=20, seed=0, variants=VARIANTS, rounds=5, min_seconds=0.1,
+          reference_parts=8, log=print):
     """Predict and measure `archs` random candidates plus `variants`; returns the report dict."""
     from keras_muxnet import architectures, profiler
     from keras_muxnet.models import MUXNet
-    from keras_muxnet.search.latency_table import built_runner
+    from keras_muxnet.search.latency_table import built_runner, network_parts
 
     if archs < 2:
         raise ValueError(f"the check needs at least 2 random architectures, got {archs}")
@@ -83,8 +90,15 @@ def check(table, hypermodel, archs=20, seed=0, variants=VARIANTS, rounds=5, min_
                      "madds": cost.madds, "blocks": " | ".join(" ".join(stage) for stage in spec.stages)})
         log(f"{index}/{len(entries)} {name}: predicted {predicted:.3f} ms; "
             f"{table.measured} parts measured so far")
-    log(f"timing the {len(runners)} whole networks, {rounds} rounds")
-    measured = measure_interleaved_ms(runners, rounds, min_seconds=min_seconds)
+    used = {p.key: p for _, spec, _ in entries for p in network_parts(spec, size, classes)}
+    picks = np.random.default_rng(seed).permutation(sorted(used))[:reference_parts]
+    references = {f"part:{key}": built_runner(used[key].build, table.quantize,
+                                             table.signature["threads"])[0] for key in picks}
+    log(f"timing the {len(runners)} whole networks and {len(references)} of the table's parts, "
+        f"{rounds} rounds")
+    measured = measure_interleaved_ms({**runners, **references}, rounds, min_seconds=min_seconds)
+    speed = float(np.median([measured[f"part:{key}"] / table.entries[key]["ms"] for key in picks])) \
+        if len(picks) else float("nan")
     for row in rows:
         row["measured_ms"] = measured[row["name"]]
         row["rel_error"] = row["predicted_ms"] / row["measured_ms"] - 1
@@ -93,9 +107,12 @@ def check(table, hypermodel, archs=20, seed=0, variants=VARIANTS, rounds=5, min_
     predicted = [r["predicted_ms"] for r in rows]
     measured = [r["measured_ms"] for r in rows]
     errors = np.array([r["rel_error"] for r in rows])
+    scaled = np.array([r["predicted_ms"] * speed / r["measured_ms"] - 1 for r in rows])
     return {"spearman": spearman(predicted, measured),
             "median_abs_rel_error": float(np.median(np.abs(errors))),
             "mean_rel_error": float(np.mean(errors)),
+            "parts_now_vs_table": speed, "n_reference_parts": len(picks),
+            "median_abs_rel_error_at_current_speed": float(np.median(np.abs(scaled))),
             "n_architectures": len(rows), "n_random": archs, "variants": list(variants),
             "input_size": size, "classes": classes, "seed": seed,
             "table": table.path, "parts_in_table": len(table.entries), "parts_measured": table.measured,

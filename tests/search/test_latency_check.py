@@ -38,7 +38,7 @@ def test_check_reports_rank_correlation_and_errors(tmp_path):
             table.record(part.key, 0.01 * (index + 1), 1000)
     table.record(INVOKE_KEY, 0.001, 100)
     report = latency_check.check(table, hypermodel, archs=2, seed=0, variants=(), rounds=1,
-                                 min_seconds=0.0, log=lambda *_: None)
+                                 min_seconds=0.0, reference_parts=2, log=lambda *_: None)
     assert report["n_architectures"] == 2 and [r["name"] for r in report["rows"]] == ["random_00", "random_01"]
     assert -1.0 <= report["spearman"] <= 1.0 and report["median_abs_rel_error"] >= 0
     for row, spec in zip(report["rows"], specs):
@@ -49,6 +49,9 @@ def test_check_reports_rank_correlation_and_errors(tmp_path):
         sorted(abs(r["rel_error"]) for r in report["rows"])[0] / 2 + sorted(
             abs(r["rel_error"]) for r in report["rows"])[1] / 2)
     assert report["parts_measured"] == 0 and len(report["load_average_before"]) == 3
+    # two of the table's parts re-timed now: their ratio to the (given) table figures scales
+    assert report["n_reference_parts"] == 2 and report["parts_now_vs_table"] > 0
+    assert report["median_abs_rel_error_at_current_speed"] >= 0
 
 
 def test_check_needs_two_architectures(tmp_path):
