@@ -67,9 +67,11 @@ def build_model(name, size=PEER_SIZE):
 
 class TFLiteRunner:
     """One model converted to TFLite (through the export rewrite when `rewrite`) and ready to
-    run: calling it times one inference (the search's latency table uses it too)."""
+    run: calling it times one inference (the search's latency table uses it too, with int8_io
+    for parts of a network, whose int8 tensors flow on without (de)quantizing)."""
 
-    def __init__(self, model, quantize, threads, batch, rewrite, seed=0):
+    def __init__(self, model, quantize, threads, batch, rewrite, seed=0, int8_io=False,
+                 check_file=None):
         from keras_muxnet.export import runtime, tflite
 
         shape = tuple(model.inputs[0].shape[1:])
@@ -77,7 +79,10 @@ class TFLiteRunner:
         representative = None
         if quantize == "int8":  # random calibration: fine for timing, not for accuracy
             representative = rng.uniform(0, 255, (8,) + shape).astype(np.float32)
-        flatbuffer = tflite.convert(model, quantize, representative, rewrite=rewrite)
+        flatbuffer = tflite.convert(model, quantize, representative, int8_io=int8_io, rewrite=rewrite)
+        self.flatbuffer = flatbuffer
+        if check_file is not None:  # e.g. try the file where a crash cannot take this process down
+            check_file(flatbuffer, threads)
         self.runner = runtime.TFLiteModel(flatbuffer, num_threads=threads)
         self.runner(rng.uniform(0, 255, (batch,) + shape).astype(np.float32))
 

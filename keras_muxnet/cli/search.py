@@ -2,7 +2,9 @@
 
 `keras-muxnet search [run]` trains each candidate briefly on scikit-learn's digits (no download)
 and writes DIR/trials.csv, DIR/trials.json and DIR/pareto.png; `keras-muxnet search benchmark`
-compares our MOEA/D core with pymoo's on DTLZ1/DTLZ2/ZDT1 and writes DIR/front.csv.
+compares our MOEA/D core with pymoo's on DTLZ1/DTLZ2/ZDT1 and writes DIR/front.csv;
+`keras-muxnet search latency-check --json OUT` checks the latency table's predictions against
+measured whole networks of the search space and MUXNet-xs/s/m/l.
 """
 
 import csv
@@ -10,18 +12,31 @@ import os
 import time
 
 from keras_muxnet._files import atomic_output, write_json
+from keras_muxnet.cli import _options
 
 WIDTHS, STEM, HEAD = (16, 24, 32, 48), 16, 128  # a MUXNet small enough for digits on 2 cores
 # Spatial multiplexing (-1, 0) or none (0); both depthwise: the plain grouped kxk convolution
 # ("none" in the full space) trains ~50x slower on CPU in TensorFlow (grouped conv gradients).
 SCALES = ("0", "-1.0")
 PROJECT = "muxnet_digits"
+LATENCY_QUANTIZE = (None, "int8")
+REPORTED = ("val_accuracy", "params", "madds", "latency_ms")  # trials.csv columns (when measured)
+DEFAULT_OBJECTIVES = "val_accuracy,params,madds"
+
+
+def hypermodel(size, latency_table=None, objectives=DEFAULT_OBJECTIVES):
+    """The search space of `keras-muxnet search` (digits, 10 classes) at size x size."""
+    from keras_muxnet.search.space import MUXNetHyperModel
+
+    return MUXNetHyperModel(input_shape=(size, size, 3), classes=10, widths=WIDTHS,
+                            stem_filters=STEM, head_filters=HEAD, scales=SCALES,
+                            latency_table=latency_table, objectives=objectives.split(","))
 
 
 def register(subparsers):
     parser = subparsers.add_parser("search", help="multi-objective MUXNet search (or its benchmark)",
                                    description=__doc__.split("\n")[0])
-    parser.add_argument("action", nargs="?", default="run", choices=("run", "benchmark"))
+    parser.add_argument("action", nargs="?", default="run", choices=("run", "benchmark", "latency-check"))
     parser.add_argument("--out", default="search_out", help="output folder")
     parser.add_argument("--seed", type=int, default=0)
     run = parser.add_argument_group("search (run)")
@@ -30,9 +45,14 @@ def register(subparsers):
     run.add_argument("--neighbours", type=int, default=3, help="neighbourhood size (default 3)")
     run.add_argument("--theta", type=float, default=5.0, help="PBI penalty (default 5)")
     run.add_argument("--epochs", type=int, default=2, help="training epochs per candidate (default 2)")
-    run.add_argument("--size", type=int, default=32, help="image side the digits are resized to")
+    run.add_argument("--size", type=int, default=32, help="image side the digits are resized to "
+                     "(and the networks' input size in latency-check)")
+    run.add_argument("--objectives", default=DEFAULT_OBJECTIVES,
+                     help="comma list of what to optimize: val_accuracy, params, madds, latency_ms "
+                          f"(default {DEFAULT_OBJECTIVES}); latency_ms is the latency table's prediction")
     run.add_argument("--target", action="append", default=None, metavar="ACC,PARAMS,MADDS",
-                     help="reference target (repeatable), e.g. 1.0,60000,2e6")
+                     help="reference target (repeatable), one value per objective in their order, "
+                          "e.g. 1.0,60000,2e6")
     run.add_argument("--overwrite", action="store_true", help="start over instead of resuming")
     run.add_argument("--report-only", action="store_true",
                      help="write the table and figure of the search saved in --out, without searching")
@@ -50,11 +70,67 @@ def register(subparsers):
                        help="also measure concentration around reference targets (DTLZ2)")
     bench.add_argument("--overhead", action="store_true",
                        help="also time MOEADOracle vs RandomSearch per trial in Keras-Tuner")
+    latency = parser.add_argument_group("latency table (run with latency_ms, latency-check)")
+    latency.add_argument("--latency-table", default=None, metavar="PATH",
+                         help="the per-block latency table, built lazily on this machine "
+                              "(default: OUT/latency_table_<quantize>.json)")
+    _options.add_quantize(latency, modes=LATENCY_QUANTIZE,
+                          help="time float32 (none, default) or int8 TFLite networks")
+    latency.add_argument("--threads", type=int, default=1, help="LiteRT threads (default 1)")
+    latency.add_argument("--json", default=None, metavar="OUT", help="latency-check: the report")
+    latency.add_argument("--archs", type=int, default=20,
+                         help="latency-check: random architectures besides MUXNet-xs/s/m/l (default 20)")
     parser.set_defaults(func=main)
 
 
 def main(args):
-    return benchmark(args) if args.action == "benchmark" else search(args)
+    actions = {"benchmark": benchmark, "latency-check": latency_check}
+    return actions.get(args.action, search)(args)
+
+
+# --- latency-check -----------------------------------------------------------------------------
+def latency_table(args):
+    """The latency table the options name: built lazily on this machine, or one measured on a
+    device (`search.device_table`), used offline under its own conditions."""
+    from keras_muxnet.search.latency_table import LatencyTable, read_signature
+
+    quantize = _options.quantize(args)
+    path = args.latency_table or os.path.join(args.out, f"latency_table_{quantize or 'fp32'}.json")
+    if not args.latency_table:
+        os.makedirs(args.out, exist_ok=True)
+    elif os.path.exists(path) and read_signature(path).get("architecture") == "device":
+        table = LatencyTable.recorded(path)
+        if (table.quantize, table.signature["threads"]) != (quantize, args.threads):
+            raise ValueError(f"the device table {path} holds {table.quantize or 'float32'} figures "
+                             f"with {table.signature['threads']} thread(s); give --quantize "
+                             f"{table.quantize or 'none'} --threads {table.signature['threads']}")
+        return table
+    return LatencyTable(path, threads=args.threads, quantize=quantize)
+
+
+def latency_check(args):
+    from keras_muxnet.latency import machine
+    from keras_muxnet.search import latency_check as checking
+
+    if not args.json:
+        raise ValueError("latency-check writes its report to --json OUT; give the file name")
+    if args.archs < 2 or args.size < 8:
+        raise ValueError(f"--archs must be at least 2 and --size at least 8, got {args.archs}, {args.size}")
+    table = latency_table(args)
+    print(f"latency check on {machine()}: {args.archs} random architectures of the search space "
+          f"and {', '.join(checking.VARIANTS)} at {args.size}x{args.size}, "
+          f"{_options.quantize(args) or 'float32'}, {args.threads} thread(s); table {table.path} "
+          f"({len(table.entries)} entries)")
+    report = checking.check(table, hypermodel(args.size), archs=args.archs, seed=args.seed)
+    write_json(args.json, report, indent=1)
+    print(f"Spearman {report['spearman']:.3f}, median |relative error| "
+          f"{report['median_abs_rel_error']:.1%} (mean signed {report['mean_rel_error']:+.1%}) over "
+          f"{report['n_architectures']} architectures; the table's parts run "
+          f"{report['parts_now_vs_table']:.2f}x their table time now (at that speed: median "
+          f"|relative error| {report['median_abs_rel_error_at_current_speed']:.1%}); load average before/after "
+          f"{report['load_average_before'][0]:.2f}/{report['load_average_after'][0]:.2f}; "
+          f"{report['seconds']:.0f} s -> {args.json}")
+    return 0
 
 
 # --- benchmark ---------------------------------------------------------------------------------
@@ -143,25 +219,33 @@ def print_peer_table(summary):
 
 
 # --- search --------------------------------------------------------------------------------------
-def parse_target(text):
-    """'ACC,PARAMS,MADDS' -> {"val_accuracy": .., "params": .., "madds": ..}."""
+def parse_target(text, names=("val_accuracy", "params", "madds")):
+    """'ACC,PARAMS,MADDS' (one value per objective name) -> {name: value}."""
     parts = text.split(",")
-    if len(parts) != 3:
-        raise ValueError(f"a reference target has 3 values ACC,PARAMS,MADDS, got {text!r}")
+    spelled = ",".join(n.upper() for n in names)
+    if len(parts) != len(names):
+        raise ValueError(f"a reference target has {len(names)} values {spelled}, got {text!r}")
     try:
-        accuracy, params, madds = (float(p) for p in parts)
+        values = [float(p) for p in parts]
     except ValueError:
-        raise ValueError(f"reference target {text!r} is not three numbers") from None
-    return {"val_accuracy": accuracy, "params": params, "madds": madds}
+        raise ValueError(f"reference target {text!r} is not {len(names)} numbers ({spelled})") from None
+    return dict(zip(names, values))
+
+
+def _format_metric(name, value):
+    if name == "val_accuracy":
+        return f"accuracy {value:.3f}"
+    if name == "latency_ms":
+        return f"{value:.3f} ms"
+    return f"{int(value):,} {'MAdds' if name == 'madds' else name}"
 
 
 def make_tuner(directory, trials, population, neighbours, theta, targets, size, seed, overwrite,
-               project_name=None):
+               project_name=None, objectives=DEFAULT_OBJECTIVES, latency_table=None):
     """A Keras-Tuner Tuner over the MUXNet space (small widths for digits) with MOEADOracle."""
     import keras_tuner
 
     from keras_muxnet.search.oracle import MOEADOracle
-    from keras_muxnet.search.space import OBJECTIVES, MUXNetHyperModel
 
     class ProgressTuner(keras_tuner.Tuner):
         def run_trial(self, trial, *args, **kwargs):
@@ -176,35 +260,39 @@ def make_tuner(directory, trials, population, neighbours, theta, targets, size, 
             done = sum(t.status in ("COMPLETED", "FAILED") for t in self.oracle.trials.values())
             if stored.status == "COMPLETED":
                 m = stored.metrics
-                print(f"trial {done}/{trials}: accuracy {m.get_best_value('val_accuracy'):.3f}, "
-                      f"{int(m.get_best_value('params')):,} params, "
-                      f"{int(m.get_best_value('madds')):,} MAdds", flush=True)
+                shown = [n for n in REPORTED if m.exists(n)]
+                print(f"trial {done}/{trials}: "
+                      + ", ".join(_format_metric(n, m.get_best_value(n)) for n in shown), flush=True)
             else:
                 errors = [line for line in (stored.message or "").splitlines() if "Error: " in line]
                 print(f"trial {done}/{trials}: {stored.status} "
                       f"({errors[-1].strip() if errors else 'no message'})", flush=True)
 
-    oracle = MOEADOracle(list(OBJECTIVES), max_trials=trials, reference_points=targets,
+    space = hypermodel(size, latency_table, objectives)
+    oracle = MOEADOracle(space.objectives, max_trials=trials, reference_points=targets,
                          population_size=population, neighbourhood_size=neighbours, theta=theta,
                          seed=seed + 1, max_consecutive_failed_trials=max(5, trials // 2))
-    hypermodel = MUXNetHyperModel(input_shape=(size, size, 3), classes=10, widths=WIDTHS,
-                                  stem_filters=STEM, head_filters=HEAD, scales=SCALES)
-    return ProgressTuner(oracle=oracle, hypermodel=hypermodel, directory=directory,
+    return ProgressTuner(oracle=oracle, hypermodel=space, directory=directory,
                          project_name=project_name or PROJECT, overwrite=overwrite)
 
 
 def search(args):
+    from keras_muxnet.search.space import named_objectives
+
     if args.trials < 1 or args.epochs < 1 or args.size < 8:
         raise ValueError("--trials and --epochs must be positive and --size at least 8")
-    targets = [parse_target(t) for t in args.target] if args.target else None
+    names = [o.name for o in named_objectives(args.objectives)]
+    targets = [parse_target(t, names) for t in args.target] if args.target else None
     if args.report_only:
         if args.overwrite:
             raise ValueError("--report-only reads the saved search; it cannot go with --overwrite")
         if not os.path.exists(os.path.join(args.out, "tuner", PROJECT, "oracle.json")):
             raise ValueError(f"no saved search in {args.out} to report on")
     os.makedirs(args.out, exist_ok=True)
+    table = latency_table(args) if "latency_ms" in names else None
     tuner = make_tuner(os.path.join(args.out, "tuner"), args.trials, args.population, args.neighbours,
-                       args.theta, targets, args.size, args.seed, args.overwrite)
+                       args.theta, targets, args.size, args.seed, args.overwrite,
+                       objectives=",".join(names), latency_table=table)
     if args.report_only:
         return _report(tuner, args.out, targets)
     from keras_muxnet.training.digits import load_digits
@@ -212,7 +300,8 @@ def search(args):
     (x, y), validation = load_digits(size=args.size, seed=args.seed)
     print(f"searching {args.trials} MUXNet candidates on scikit-learn digits "
           f"({len(x)} train / {len(validation[0])} validation images at {args.size}x{args.size}), "
-          f"{args.epochs} epochs each; targets: {targets or 'none (uniform directions)'}")
+          f"{args.epochs} epochs each; objectives {', '.join(names)}; "
+          f"targets: {targets or 'none (uniform directions)'}")
     start = time.perf_counter()
     tuner.search(x, y, validation_data=validation, epochs=args.epochs, batch_size=64, verbose=0)
     print(f"search finished in {time.perf_counter() - start:.0f} s")
@@ -224,8 +313,8 @@ def _report(tuner, out, targets):
     pareto = [r for r in rows if r["pareto_rank"] is not None]
     print(f"{len(rows)} trials, {len(pareto)} on the Pareto front:")
     for row in sorted(pareto, key=lambda r: r["pareto_rank"]):
-        print(f"  #{row['pareto_rank']} trial {row['trial_id']}: accuracy {row['val_accuracy']:.3f}, "
-              f"{row['params']:,} params, {row['madds']:,} MAdds")
+        print(f"  #{row['pareto_rank']} trial {row['trial_id']}: " + ", ".join(
+            _format_metric(n, row[n]) for n in REPORTED if row.get(n) is not None))
     print(f"wrote {os.path.join(out, 'trials.csv')}, trials.json and pareto.png")
     return 0
 
@@ -241,16 +330,16 @@ def write_results(tuner, out, targets):
     for trial_id in oracle.start_order:
         trial = oracle.trials[trial_id]
         row = {"trial_id": trial_id, "status": trial.status, "pareto_rank": rank.get(trial_id)}
-        for name in ("val_accuracy", "params", "madds"):
+        for name in REPORTED:
             value = trial.metrics.get_best_value(name) if trial.metrics.exists(name) else None
-            row[name] = None if value is None else (value if name == "val_accuracy" else int(value))
+            row[name] = None if value is None else (int(value) if name in ("params", "madds") else value)
         spec = candidate_spec(trial.hyperparameters.values, WIDTHS, STEM, HEAD,
                               name=f"muxnet_digits_{trial_id}")
         row["blocks"] = " | ".join(" ".join(stage) for stage in spec.stages)
         row["spec"] = spec.describe()
         row["hyperparameters"] = trial.hyperparameters.values
         rows.append(row)
-    columns = ["trial_id", "status", "pareto_rank", "val_accuracy", "params", "madds", "blocks"]
+    columns = ["trial_id", "status", "pareto_rank", *REPORTED, "blocks"]
     with atomic_output(os.path.join(out, "trials.csv")) as tmp, open(tmp, "w", newline="") as stream:
         _csv(stream, rows, columns)
     write_json(os.path.join(out, "trials.json"), {"targets": targets, "trials": rows}, indent=1)
@@ -265,7 +354,8 @@ def _csv(stream, rows, columns):
 
 
 def plot_front(rows, targets, path):
-    """Accuracy vs params, accuracy vs MAdds, params vs MAdds; Pareto trials and targets marked."""
+    """Accuracy vs each cost (latency when measured, params, MAdds; params vs MAdds to fill three
+    panels); Pareto trials and targets marked."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -273,8 +363,10 @@ def plot_front(rows, targets, path):
 
     done = [r for r in rows if r["status"] == "COMPLETED"]
     front = [r for r in done if r["pareto_rank"] is not None]
-    pairs = [("params", "val_accuracy"), ("madds", "val_accuracy"), ("params", "madds")]
-    labels = {"params": "parameters", "madds": "multiply-adds", "val_accuracy": "validation accuracy"}
+    costs = [n for n in ("latency_ms", "params", "madds") if any(r.get(n) is not None for r in done)]
+    pairs = ([(cost, "val_accuracy") for cost in costs] + [("params", "madds")])[:3]
+    labels = {"params": "parameters", "madds": "multiply-adds", "val_accuracy": "validation accuracy",
+              "latency_ms": "predicted TFLite latency (ms)"}
     figure, axes = plt.subplots(1, 3, figsize=(15, 4.5))
     for axis, (x_key, y_key) in zip(axes, pairs):
         axis.scatter([r[x_key] for r in done], [r[y_key] for r in done], c="lightgray",
@@ -284,7 +376,7 @@ def plot_front(rows, targets, path):
         for r in front:
             axis.annotate(r["trial_id"], (r[x_key], r[y_key]), fontsize=7, xytext=(3, 3),
                           textcoords="offset points")
-        if targets:
+        if targets and all(x_key in t and y_key in t for t in targets):
             axis.scatter([t[x_key] for t in targets], [t[y_key] for t in targets], marker="*", s=200,
                          c="tab:red", label="reference targets")
         axis.set_xlabel(labels[x_key])

@@ -7,7 +7,8 @@ leave-out ratio of channel multiplexing and spatial-multiplexing scales. SE is a
 the activation is swish except in the first stage (ReLU). A candidate is a `MUXNetSpec` written
 in the same compact block strings as the named variants, so `spec.describe()` prints it as a
 variant definition and `MUXNet(spec)` rebuilds it. Parameters and multiply-adds come exactly from
-`keras_muxnet.profiler`, with no training.
+`keras_muxnet.profiler`, with no training; with a `LatencyTable`, `latency_ms` is the table's
+predicted TFLite latency (float32 or int8, as the table was made).
 """
 
 import keras_tuner
@@ -27,9 +28,25 @@ LEAVE_OUT = (0.25, 0.5, 0.75)
 SCALES = ("none", "-1.0", "-1.0.1")
 SE_RATIO = 0.75
 
+# What the hypermodel reports, and which way each is better.
+DIRECTIONS = {"val_accuracy": "max", "params": "min", "madds": "min", "latency_ms": "min"}
 OBJECTIVES = (keras_tuner.Objective("val_accuracy", "max"),
               keras_tuner.Objective("params", "min"),
               keras_tuner.Objective("madds", "min"))
+
+
+def named_objectives(names, latency=True):
+    """keras_tuner.Objectives for metric names (a list or 'a,b,c'); `latency`: a latency table
+    is at hand, so latency_ms can be reported."""
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    available = [n for n in DIRECTIONS if latency or n != "latency_ms"]
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        hint = (" (latency_ms needs a latency table)" if "latency_ms" in unknown else "")
+        raise ValueError(f"unknown objective(s) {unknown}{hint}: the hypermodel reports "
+                         f"{', '.join(available)}")
+    return [keras_tuner.Objective(n, DIRECTIONS[n]) for n in names]
 
 
 def candidate_spec(values, widths=(24, 40, 80, 160), stem_filters=24, head_filters=1280,
@@ -57,7 +74,7 @@ def candidate_spec(values, widths=(24, 40, 80, 160), stem_filters=24, head_filte
 
 
 class MUXNetHyperModel(keras_tuner.HyperModel):
-    """Builds a MUXNet candidate per trial and reports val_accuracy, params and madds.
+    """Builds a MUXNet candidate per trial and reports val_accuracy, params, madds (and latency_ms).
 
     Args:
       input_shape: (height, width, 3) of the training images (RGB in [0, 255], as every
@@ -67,12 +84,22 @@ class MUXNetHyperModel(keras_tuner.HyperModel):
       stem_filters, head_filters: fixed widths of the stem and head.
       learning_rate: Adam's learning rate for the short training of each candidate.
       scales: the spatial-multiplexing options (see SCALES).
+      latency_table: a `search.latency_table.LatencyTable`; each trial then also reports
+        latency_ms, the candidate's predicted latency at input_shape (parts missing from the
+        table are measured on the way unless it is offline).
+      objectives: the objectives the search optimizes (names or keras_tuner.Objective), for
+        Keras-Tuner's `multi_objective` sum; each must be one the hypermodel reports.
     """
 
     def __init__(self, input_shape=(32, 32, 3), classes=10, widths=(24, 40, 80, 160),
                  strides=(2, 2, 1, 2), stem_filters=24, head_filters=1280, learning_rate=2e-3,
-                 scales=SCALES, name="muxnet_search", tunable=True):
+                 scales=SCALES, name="muxnet_search", tunable=True, latency_table=None,
+                 objectives=OBJECTIVES):
         super().__init__(name=name, tunable=tunable)
+        self.latency_table = latency_table
+        self.objectives = named_objectives(
+            [o.name if isinstance(o, keras_tuner.Objective) else o for o in objectives],
+            latency=latency_table is not None)
         if len(widths) != 4 or len(strides) != 4:
             raise ValueError(f"the space has four searched stages; got {len(widths)} widths "
                              f"and {len(strides)} strides")
@@ -111,10 +138,19 @@ class MUXNetHyperModel(keras_tuner.HyperModel):
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
         return model
 
+    def latency_ms(self, hp):
+        """The candidate's latency predicted by the table (None without one)."""
+        if self.latency_table is None:
+            return None
+        return self.latency_table.predict(self.spec(hp), self.input_shape[0], classes=self.classes,
+                                          channels=self.input_shape[-1])[0]
+
     def fit(self, hp, model, *args, **kwargs):
-        """Short training; returns best val_accuracy with exact params and madds."""
+        """Short training; returns best val_accuracy with exact params and madds (and latency_ms)."""
         history = model.fit(*args, **kwargs)
         cost = profiler.profile(model)
         accuracy = max(history.history["val_accuracy"])
         metrics = {"val_accuracy": float(accuracy), "params": float(cost.params), "madds": float(cost.madds)}
-        return with_multi_objective(metrics, OBJECTIVES)
+        if self.latency_table is not None:
+            metrics["latency_ms"] = float(self.latency_ms(hp))
+        return with_multi_objective(metrics, self.objectives)

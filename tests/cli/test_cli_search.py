@@ -1,5 +1,6 @@
 import csv
 import json
+import re
 
 import pytest
 
@@ -30,10 +31,27 @@ def test_benchmark_rejects_a_bad_problem_setup(tmp_path, capsys):
 
 def test_target_flags_are_parsed_or_explained():
     assert parse_target("1.0,60000,2e6") == {"val_accuracy": 1.0, "params": 60000.0, "madds": 2e6}
-    with pytest.raises(ValueError, match="3 values ACC,PARAMS,MADDS"):
+    assert parse_target("1.0,0.2", ("val_accuracy", "latency_ms")) == {"val_accuracy": 1.0, "latency_ms": 0.2}
+    with pytest.raises(ValueError, match="3 values VAL_ACCURACY,PARAMS,MADDS"):
         parse_target("1.0,60000")
-    with pytest.raises(ValueError, match="is not three numbers"):
+    with pytest.raises(ValueError, match="is not 3 numbers"):
         parse_target("1.0,big,2e6")
+
+
+def test_unknown_objective_is_named_with_the_available_ones(tmp_path, capsys):
+    assert main(["search", "--objectives", "val_accuracy,latency,params", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown objective(s) ['latency']" in err and "val_accuracy, params, madds, latency_ms" in err
+    assert main(["search", "--objectives", "val_accuracy,latency_ms", "--target", "1.0,0.1,5",
+                 "--out", str(tmp_path)]) == 2
+    assert "a reference target has 2 values VAL_ACCURACY,LATENCY_MS" in capsys.readouterr().err
+
+
+def test_latency_check_needs_its_report_path(tmp_path, capsys):
+    assert main(["search", "latency-check", "--out", str(tmp_path)]) == 2
+    assert "--json OUT" in capsys.readouterr().err
+    assert main(["search", "latency-check", "--json", str(tmp_path / "c.json"), "--archs", "1"]) == 2
+    assert "--archs must be at least 2" in capsys.readouterr().err
 
 
 def test_report_only_needs_a_saved_search(tmp_path, capsys):
@@ -62,3 +80,56 @@ def test_benchmark_vs_peers_on_several_problems(tmp_path, capsys):
 def test_benchmark_rejects_an_unknown_peer(tmp_path, capsys):
     assert main(["search", "benchmark", "--vs", "optuna-tpe", "--out", str(tmp_path)]) == 2
     assert "unknown peer 'optuna-tpe'" in capsys.readouterr().err
+
+
+def device_table_for_the_space(path, size):
+    """A device's table (figures given, as read back from a phone) with an entry for every part
+    the search space can produce at size x size: the search then runs offline on it."""
+    import itertools
+
+    from keras_muxnet.cli.search import hypermodel
+    from keras_muxnet.search.device_table import device_signature
+    from keras_muxnet.search.latency_check import random_specs
+    from keras_muxnet.search.latency_table import INVOKE_KEY, LatencyTable, network_parts
+
+    table = LatencyTable(str(path), conditions=device_signature("test phone", "benchmark_model 2.16"))
+    for _, spec in itertools.islice(random_specs(hypermodel(size), seed=0), 1000):
+        for part in network_parts(spec, size, classes=10):
+            table.record(part.key, 0.001 * len(part.key), 1000)  # any positive figure
+    table.record(INVOKE_KEY, 0.001, 100)
+    table.save()
+    return table
+
+
+@pytest.mark.slow
+def test_search_with_latency_as_an_objective(tmp_path, capsys):
+    # The command's tuner and report on 16 random images (the digits take a minute a trial).
+    import numpy as np
+
+    from keras_muxnet.cli.search import make_tuner, write_results
+
+    table = device_table_for_the_space(tmp_path / "phone.json", 32)
+    tuner = make_tuner(str(tmp_path / "tuner"), 1, 2, 2, 5.0, None, 32, 0, True,
+                       objectives="val_accuracy,latency_ms,params", latency_table=table)
+    assert [o.name for o in tuner.oracle.objectives] == ["val_accuracy", "latency_ms", "params"]
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0, 255, (16, 32, 32, 3)).astype("float32"), rng.integers(0, 10, 16)
+    tuner.search(x, y, validation_data=(x, y), epochs=1, batch_size=8, verbose=0)
+    printed = capsys.readouterr().out
+    assert re.search(r"trial 1/1: accuracy [0-9.]+, [0-9,]+ params, [0-9,]+ MAdds, [0-9.]+ ms", printed), printed
+    rows = write_results(tuner, str(tmp_path), None)
+    spec = tuner.hypermodel.spec(tuner.oracle.trials[rows[0]["trial_id"]].hyperparameters)
+    assert rows[0]["latency_ms"] == pytest.approx(table.predict(spec, 32, classes=10)[0])
+    with open(tmp_path / "trials.csv") as stream:
+        assert {"val_accuracy", "latency_ms", "params", "madds"} <= set(next(csv.DictReader(stream)))
+    assert (tmp_path / "pareto.png").stat().st_size > 0
+
+
+def test_a_device_table_is_used_in_its_own_mode(tmp_path, capsys):
+    from keras_muxnet.search.device_table import device_signature
+    from keras_muxnet.search.latency_table import LatencyTable
+
+    LatencyTable(str(tmp_path / "phone.json"), conditions=device_signature("phone", "2.16")).save()
+    assert main(["search", "--objectives", "val_accuracy,latency_ms", "--quantize", "int8",
+                 "--latency-table", str(tmp_path / "phone.json"), "--out", str(tmp_path)]) == 2
+    assert "holds float32 figures with 1 thread(s); give --quantize none" in capsys.readouterr().err

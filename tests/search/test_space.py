@@ -5,7 +5,8 @@ import pytest
 from keras_muxnet import profiler
 from keras_muxnet.architectures import MUXNetSpec, decode_block
 from keras_muxnet.models import MUXNet
-from keras_muxnet.search.space import MUXNetHyperModel, candidate_spec
+from keras_muxnet.search.latency_table import INVOKE_KEY, LatencyTable, network_parts
+from keras_muxnet.search.space import MUXNetHyperModel, candidate_spec, named_objectives
 
 SMALL = dict(widths=(16, 24, 32, 48), stem_filters=16, head_filters=64)
 
@@ -33,10 +34,42 @@ def test_candidate_is_a_variant_definition_that_round_trips():
     assert decode_block(spec.stages[1][0]).strides == 2 and decode_block(spec.stages[3][0]).strides == 1
 
 
-@pytest.mark.slow
-def test_fit_reports_exact_params_and_madds_of_the_candidate():
+def offline_table(path, spec, size, classes):
+    """A table holding given figures for the parts of `spec` (1 ms each, 0.25 ms to invoke)."""
+    table = LatencyTable(str(path), conditions={"machine": "test device", "threads": 1, "quantize": None})
+    for part in network_parts(spec, size, classes):
+        table.record(part.key, 1.0, 1000)
+    table.record(INVOKE_KEY, 0.25, 100)
+    return table
+
+
+def test_latency_is_the_tables_prediction_and_objectives_are_checked(tmp_path):
     model_values = values(kernel=3, expand=3, blocks=1, scales="0")
-    hypermodel = MUXNetHyperModel(input_shape=(32, 32, 3), classes=4, **SMALL)
+    spec = candidate_spec(model_values, **SMALL)
+    table = offline_table(tmp_path / "table.json", spec, 32, 4)
+    hypermodel = MUXNetHyperModel(input_shape=(32, 32, 3), classes=4, latency_table=table,
+                                  objectives=["val_accuracy", "latency_ms", "params"], **SMALL)
+    assert [o.name for o in hypermodel.objectives] == ["val_accuracy", "latency_ms", "params"]
+    assert [o.direction for o in hypermodel.objectives] == ["max", "min", "min"]
+    hp = keras_tuner.HyperParameters()
+    hypermodel.declare(hp)
+    hp.values.update(model_values)
+    parts = len(network_parts(spec, 32, 4))  # stem, 1 + 4 * 2 blocks, head
+    assert parts == 11 and hypermodel.latency_ms(hp) == pytest.approx(parts * 1.0 - (parts - 1) * 0.25)
+    assert MUXNetHyperModel(**SMALL).latency_ms(hp) is None
+
+    with pytest.raises(ValueError, match=r"unknown objective\(s\) \['speed'\]: the hypermodel reports "
+                                         r"val_accuracy, params, madds, latency_ms"):
+        named_objectives("val_accuracy,speed")
+    with pytest.raises(ValueError, match="latency_ms needs a latency table.*reports val_accuracy, params, madds$"):
+        MUXNetHyperModel(objectives=["val_accuracy", "latency_ms"], **SMALL)
+
+
+@pytest.mark.slow
+def test_fit_reports_exact_params_and_madds_of_the_candidate(tmp_path):
+    model_values = values(kernel=3, expand=3, blocks=1, scales="0")
+    table = offline_table(tmp_path / "table.json", candidate_spec(model_values, **SMALL), 32, 4)
+    hypermodel = MUXNetHyperModel(input_shape=(32, 32, 3), classes=4, latency_table=table, **SMALL)
     hp = keras_tuner.HyperParameters()
     hypermodel.declare(hp)
     hp.values.update(model_values)
@@ -49,6 +82,7 @@ def test_fit_reports_exact_params_and_madds_of_the_candidate():
                                     include_preprocessing=False))
     assert metrics["params"] == again.params and metrics["madds"] == again.madds > 0
     assert 0.0 <= metrics["val_accuracy"] <= 1.0 and "multi_objective" in metrics
+    assert metrics["latency_ms"] == pytest.approx(hypermodel.latency_ms(hp))
 
 
 def test_unbuildable_candidate_fails_its_trial_with_the_reason():
