@@ -54,6 +54,7 @@ CHAIN = ["tensorflow", "jax", "torch"]
 
 def _run_step(folder, backend, previous, mine):
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3",
+           "XLA_FLAGS": os.environ.get("JAX_TEST_XLA_FLAGS", ""),  # dev/test.sh: quick compiles
            "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
     env.pop("TF_USE_LEGACY_KERAS", None)
     done = subprocess.run([sys.executable, "-c", STEP, str(folder), previous, mine], env=env,
