@@ -32,11 +32,13 @@ def register(subparsers):
                              "IMAGE: a saved detector (.keras)")
     parser.add_argument("--dataset", default="digit-scenes", choices=DATASETS)
     parser.add_argument("--size", type=int, default=None,
-                        help="train: scene and input size (default 128); benchmark: input size "
-                             "(default 300)")
+                        help="train: scene and input size (default 192, where digits are 24-96 "
+                             "pixels as issue 11 draws them); benchmark: input size (default 300)")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
+    parser.add_argument("--loss", default="hard_negatives", choices=("hard_negatives", "focal"),
+                        help="train: classification loss, SSD's hard negatives 3:1 or focal")
     parser.add_argument("--train-scenes", type=int, default=2000)
     parser.add_argument("--heldout-scenes", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
@@ -59,22 +61,24 @@ def backbone_of(model_name):
 
 def train(args):
     from keras_muxnet._keras import KERAS_MODE
-    from keras_muxnet.detection import SSDLite, digit_scenes, fitting
+    from keras_muxnet.detection import SSDLite, SSDLoss, anchors, digit_scenes, fitting
     from keras_muxnet.training.run import export
 
     backbone = backbone_of(args.model)
     if args.out:
         os.makedirs(args.out, exist_ok=True)
-    args.size = args.size or 128
-    model = SSDLite(backbone, num_classes=digit_scenes.NUM_CLASSES, input_size=args.size)
+    args.size = args.size or digit_scenes.DEFAULT_SIZE
+    model = SSDLite(backbone, num_classes=digit_scenes.NUM_CLASSES, input_size=args.size,
+                    anchor_layout=anchors.DIGIT_SCENES)
     train_data, heldout = digit_scenes.load_digit_scenes(
         args.train_scenes, args.heldout_scenes, size=args.size, seed=args.seed)
     result = fitting.train(model, train_data, heldout, epochs=args.epochs,
                            batch_size=args.batch_size, learning_rate=args.learning_rate,
-                           seed=args.seed, verbose=1)
+                           seed=args.seed, verbose=1, loss=SSDLoss(classification=args.loss))
     payload = {"dataset": args.dataset, "model": args.model, "size": args.size, **result,
                "train_scenes": args.train_scenes, "heldout_scenes": args.heldout_scenes,
                "learning_rate": args.learning_rate, "batch_size": args.batch_size,
+               "classification_loss": args.loss,
                "keras": KERAS_MODE}
     if args.out:
         path = os.path.join(args.out, "detector.keras")
