@@ -5,6 +5,8 @@ stride-32 block (still at stride 16, the widest map there), the second the backb
 (its 1x1 head conv, stride 32). For MobileNetV2 these are `block_13_expand_relu` (576 channels)
 and `out_relu` (1280); for MUXNet `features.expansion_layer_name` and `top_activation`.
 Images come in as RGB in [0, 255]; each backbone scales them as it was trained to.
+MUXNet backbones are built without stochastic depth (drop-connect rate 0): SSDLite on
+MobileNetV2 has none, and short detection trainings learn faster without it.
 """
 
 import dataclasses
@@ -61,7 +63,8 @@ def build(name, input_size, weights=None):
                                               input_tensor=scaled)
         return inputs, [base.get_layer(n).output for n in MOBILENET_V2_TAPS]
     spec = name if isinstance(name, architectures.MUXNetSpec) else architectures.get_spec(name)
-    base = models.MUXNet(spec, include_top=False, weights=weights, input_shape=shape)
+    base = models.MUXNet(spec, include_top=False, weights=weights, input_shape=shape,
+                         drop_connect_rate=0.0)
     taps = [base.get_layer(features.expansion_layer_name(spec)).output,
             base.get_layer("top_activation").output]
     return base.inputs[0], taps

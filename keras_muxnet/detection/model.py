@@ -1,7 +1,8 @@
 """SSDLite (MobileNetV2 §6.2, MUXNet §5.3) on a MUXNet or MobileNetV2 backbone.
 
 `SSDLite(backbone="muxnet_m", num_classes=20, input_size=300)` is a functional Keras model from
-RGB images in [0, 255] (input_size x input_size) to raw predictions (B, A, 4 + 1 + classes); see
+RGB images in [0, 255] (input_size x input_size) to raw predictions (B, A, 4 + 1 + classes);
+`anchor_layout` (default: the paper's, `anchors.PAPER`) sets the anchors' scales and ratios; see
 `backbones`, `heads`, `anchors`, `box_coding`, `targets`, `loss` and `postprocess` for every
 choice. On top of a plain model it knows its anchors and:
 - `compile()` defaults to the SSD loss (`loss.SSDLoss`);
@@ -36,11 +37,12 @@ def check_arguments(backbone, num_classes, input_size):
 @register
 class SSDLite(keras.Model):
     def __init__(self, backbone="muxnet_m", num_classes=20, input_size=300,
-                 backbone_weights=None, name=None, **kwargs):
+                 backbone_weights=None, anchor_layout=None, name=None, **kwargs):
         backbone = check_arguments(backbone, num_classes, input_size)
+        anchor_layout = anchors_lib.check_layout(anchor_layout)
         inputs, taps = backbones.build(backbone, input_size, backbone_weights)
         maps = taps + heads.extra_layers(taps[-1])
-        per_cell = anchors_lib.anchors_per_cell(NUM_MAPS)
+        per_cell = anchors_lib.anchors_per_cell(NUM_MAPS, **anchor_layout)
         outputs = heads.predictions(maps, per_cell, num_classes)
         label = backbone.name if isinstance(backbone, backbones.architectures.MUXNetSpec) else backbone
         super().__init__(inputs, outputs, name=name or f"ssdlite_{label}", **kwargs)
@@ -48,7 +50,8 @@ class SSDLite(keras.Model):
         self.num_classes = num_classes
         self.input_size = input_size
         self.feature_map_sizes = [tuple(int(d) for d in m.shape[1:3]) for m in maps]
-        self.anchors = anchors_lib.generate(self.feature_map_sizes)
+        self.anchor_layout = anchor_layout
+        self.anchors = anchors_lib.generate(self.feature_map_sizes, **anchor_layout)
         if int(outputs.shape[1]) != len(self.anchors):
             raise ValueError(f"input_size {input_size}: the heads give {outputs.shape[1]} "
                              f"predictions for {len(self.anchors)} anchors")
@@ -57,8 +60,9 @@ class SSDLite(keras.Model):
         backbone = self.backbone_name
         if isinstance(backbone, backbones.architectures.MUXNetSpec):
             backbone = {"muxnet_spec": backbones.spec_to_config(backbone)}
+        layout = {k: list(v) if isinstance(v, tuple) else v for k, v in self.anchor_layout.items()}
         return {"backbone": backbone, "num_classes": self.num_classes,
-                "input_size": self.input_size, "name": self.name}
+                "input_size": self.input_size, "anchor_layout": layout, "name": self.name}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -23,3 +23,24 @@ def test_scales_ratios_and_centres():
     assert len(last) == 6
     np.testing.assert_allclose(last[-1], [0.5, 0.5, np.sqrt(0.95), np.sqrt(0.95)], atol=1e-6)
     np.testing.assert_allclose(last[3, 2] / last[3, 3], 1 / 3, atol=1e-6)  # ratio 3: w = 3 h
+
+
+def test_a_layout_fitted_to_tall_objects():
+    layout = anchors.check_layout(anchors.DIGIT_SCENES)
+    specs = anchors.box_specs(6, **layout)
+    assert anchors.anchors_per_cell(6, **layout) == [4] * 6  # no reduced lowest layer
+    assert specs[0][:3] == [(0.15, 0.6), (0.15, 0.4), (0.15, 1.0)]
+    scale, ratio = specs[0][3]                   # interpolated scale, at the first ratio
+    assert ratio == 0.6 and scale == pytest.approx(np.sqrt(0.15 * 0.31))
+    out = anchors.generate([(2, 2), (1, 1)], **layout)
+    np.testing.assert_allclose(out[0, 3] / out[0, 2], 0.6, rtol=1e-6)  # width / height
+    assert anchors.check_layout(None) == anchors.PAPER
+
+
+def test_bad_layouts_are_named():
+    with pytest.raises(ValueError, match="unknown anchor settings \\['scales'\\]"):
+        anchors.check_layout({"scales": (0.1, 0.2)})
+    with pytest.raises(ValueError, match="positive aspect ratios"):
+        anchors.check_layout({"aspect_ratios": (1.0, -2.0)})
+    with pytest.raises(ValueError, match="min_scale <= max_scale"):
+        anchors.check_layout({"min_scale": 0.9, "max_scale": 0.5})

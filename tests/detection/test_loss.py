@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from keras_muxnet.detection import loss
@@ -36,3 +37,20 @@ def test_image_without_objects_trains_on_its_hardest_negatives():
     y_pred = np.random.default_rng(0).normal(size=(2, 6, 7)).astype(np.float32)
     value = float(loss.SSDLoss()(tf.constant(y_true), tf.constant(y_pred)))
     assert np.isfinite(value) and value > 0
+
+
+def test_focal_loss_by_hand():
+    y_true, y_pred = _case()
+    loc, cls, _ = loss.ssd_losses(y_true, y_pred, classification="focal")
+    np.testing.assert_allclose(loc, [1.75], rtol=1e-6)
+    expected = 0.0
+    for i in range(6):
+        label = 2 if i == 0 else 0
+        logits = np.asarray(y_pred[0, i, 4:], np.float64)
+        p = np.exp(logits[label]) / np.exp(logits).sum()
+        expected += (0.25 if i == 0 else 0.75) * (1 - p) ** 2 * -np.log(p)
+    np.testing.assert_allclose(cls, [expected], rtol=1e-5)
+    config = loss.SSDLoss(classification="focal").get_config()
+    assert loss.SSDLoss.from_config(config).classification == "focal"
+    with pytest.raises(ValueError, match="classification must be one of"):
+        loss.SSDLoss(classification="ohem")

@@ -6,14 +6,15 @@ import tensorflow as tf
 
 import keras_muxnet
 from keras_muxnet._keras import keras
-from keras_muxnet.detection import SSDLite
+from keras_muxnet.detection import SSDLite, anchors
 
 SIZE = 96
 
 
 @pytest.fixture(scope="module")
 def detector(tiny_backbone):
-    return SSDLite(tiny_backbone, num_classes=3, input_size=SIZE)
+    return SSDLite(tiny_backbone, num_classes=3, input_size=SIZE,
+                   anchor_layout=anchors.DIGIT_SCENES)
 
 
 def _dataset(model, count=4):
@@ -54,6 +55,8 @@ def test_fit_predict_and_keras_round_trip(detector, tmp_path):
     assert isinstance(loaded, SSDLite) and loaded.num_classes == 3
     assert isinstance(loaded.loss, keras_muxnet.detection.SSDLoss)
     assert loaded.backbone_name == detector.backbone_name
+    assert loaded.anchor_layout == anchors.check_layout(anchors.DIGIT_SCENES)
+    np.testing.assert_array_equal(loaded.anchors, detector.anchors)
     x = images[:2].astype(np.float32)
     np.testing.assert_allclose(loaded(x), detector(x), atol=1e-4)
     again = loaded.predict(images[:2], verbose=0)
