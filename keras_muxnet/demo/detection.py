@@ -14,10 +14,11 @@ AT_LEAST = 3  # a weak detector's best boxes are drawn all the same, with their 
 
 def step_detection(ctx):
     """Train briefly on digit scenes, report held-out mAP, draw one held-out scene's boxes."""
-    from keras_muxnet.detection import SSDLite, digit_scenes, drawing, fitting
+    from keras_muxnet.detection import SSDLite, anchors, digit_scenes, drawing, fitting
 
     train, heldout = digit_scenes.load_digit_scenes(DEMO_SCENES, 100, size=DEMO_SIZE, seed=0)
-    model = SSDLite("muxnet_xs", num_classes=digit_scenes.NUM_CLASSES, input_size=DEMO_SIZE)
+    model = SSDLite("muxnet_xs", num_classes=digit_scenes.NUM_CLASSES, input_size=DEMO_SIZE,
+                    anchor_layout=anchors.DIGIT_SCENES)
     result = fitting.train(model, train, heldout, epochs=DEMO_EPOCHS, verbose=2)
     print(f"SSDLite-MUXNet-xs trained {result['epochs']} epochs on {DEMO_SCENES} digit scenes in "
           f"{result['seconds']:.0f} s: held-out mAP@0.5 {result['map50']:.3f}, "

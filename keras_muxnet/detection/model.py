@@ -15,7 +15,7 @@ It saves to and loads from `.keras` (its config is its constructor arguments).
 
 import tensorflow as tf
 
-from keras_muxnet._keras import keras, register
+from keras_muxnet._keras import keras, register, require_tensorflow
 from keras_muxnet.detection import anchors as anchors_lib, backbones, heads, postprocess, targets
 from keras_muxnet.detection.loss import SSDLoss
 
@@ -38,6 +38,7 @@ def check_arguments(backbone, num_classes, input_size):
 class SSDLite(keras.Model):
     def __init__(self, backbone="muxnet_m", num_classes=20, input_size=300,
                  backbone_weights=None, anchor_layout=None, name=None, **kwargs):
+        require_tensorflow("SSDLite detection (its box decoding and NMS are TensorFlow ops)")
         backbone = check_arguments(backbone, num_classes, input_size)
         anchor_layout = anchors_lib.check_layout(anchor_layout)
         inputs, taps = backbones.build(backbone, input_size, backbone_weights)
