@@ -57,10 +57,6 @@ def concat(tensors, axis=-1):
     return tf.concat(tensors, axis=axis) if ON_TENSORFLOW else ops.concatenate(tensors, axis=axis)
 
 
-def stack(tensors, axis=-1):
-    return tf.stack(tensors, axis=axis) if ON_TENSORFLOW else ops.stack(tensors, axis=axis)
-
-
 def cast(x, dtype):
     return tf.cast(x, dtype) if ON_TENSORFLOW else ops.cast(x, dtype)
 
@@ -75,6 +71,13 @@ def transpose(x, perm):
 
 def reverse_last_axis(x):
     return tf.reverse(x, axis=[-1]) if ON_TENSORFLOW else ops.flip(x, axis=-1)
+
+
+def diagonal_of_last_two_axes(x):
+    """x[..., i, i] for a (..., n, n) tensor."""
+    if ON_TENSORFLOW:
+        return tf.linalg.diag_part(x)
+    return ops.diagonal(x, axis1=-2, axis2=-1)
 
 
 def _has_static_sizes(x):
