@@ -18,10 +18,15 @@ class Comparison:
                 f"vs {self.exported_accuracy:.1%} (exported), max |difference| {self.max_abs_diff:.3g}")
 
 
+def run_batched(exported, x, batch_size=64):
+    """The outputs of a callable exported model (e.g. export.TFLiteModel) on x, in batches."""
+    return np.concatenate([exported(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
 def compare(keras_model, exported, x, y):
     """Compare a Keras model with a callable exported model (e.g. export.TFLiteModel) on x, y."""
     reference = keras_model.predict(x, verbose=0)
-    got = np.concatenate([exported(x[i:i + 64]) for i in range(0, len(x), 64)])
+    got = run_batched(exported, x)
     return Comparison(agreement=float(np.mean(reference.argmax(-1) == got.argmax(-1))),
                       keras_accuracy=float(np.mean(reference.argmax(-1) == y)),
                       exported_accuracy=float(np.mean(got.argmax(-1) == y)),

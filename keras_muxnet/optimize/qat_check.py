@@ -18,6 +18,7 @@ import numpy as np
 
 from keras_muxnet._keras import keras
 from keras_muxnet.export import ops, runtime, tflite
+from keras_muxnet.export.agreement import run_batched
 from keras_muxnet.optimize._tfmot import tfmot
 from keras_muxnet.optimize.quantization import quantize_aware
 
@@ -97,9 +98,7 @@ def check(model, train, held_out, epochs=4, qat_epochs=1, calibration=100, batch
     files = {"qat_int8": qat_file, "ptq_int8": ptq}
     runners = {name: runtime.TFLiteModel(flatbuffer, num_threads=1)
                for name, flatbuffer in files.items()}
-    probs = {name: softmax(np.concatenate([runner(x_val[i:i + 64])
-                                           for i in range(0, len(x_val), 64)]))
-             for name, runner in runners.items()}
+    probs = {name: softmax(run_batched(runner, x_val)) for name, runner in runners.items()}
     log(f"timing both int8 files interleaved ({rounds} rounds, LiteRT, 1 thread)")
     samples = time_interleaved({name: _Invoke(runtime.TFLiteModel(files[name], num_threads=1),
                                               x_val[:1]) for name in files},
