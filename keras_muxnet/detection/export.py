@@ -91,17 +91,10 @@ def convert(detector, quantize=None, representative_data=None, max_detections=po
 
 def _convert(converter, detector, quantize, representative_data):
     converter.allow_custom_ops = True  # for TFLite_Detection_PostProcess only, checked below
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if quantize is not None:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if quantize == "float16":
-        converter.target_spec.supported_types = [tf.float16]
-    elif quantize == "int8":
-        converter.representative_dataset = tflite.representative_batches(
-            representative_data, (None, detector.input_size, detector.input_size, 3))
-        # Integer kernels wherever they exist; the post-processing operator stays float.
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
-                                               tf.lite.OpsSet.TFLITE_BUILTINS]
+    # Integer kernels wherever they exist; the post-processing operator stays float.
+    tflite.configure_quantization(converter, quantize, representative_data,
+                                  (None, detector.input_size, detector.input_size, 3),
+                                  float_fallback=True)
     return converter.convert()
 
 

@@ -101,6 +101,26 @@ def _flex_error(error, model):
                       f"ship. Converter said:\n{text[:1000]}")
 
 
+def configure_quantization(converter, quantize, representative_data, input_shape,
+                           calibration_steps=None, float_fallback=False):
+    """Set a TFLiteConverter up for `quantize` (builtin operators only).
+
+    int8 calibrates on `representative_data` (batches shaped like `input_shape`) and asks for
+    integer kernels everywhere; `float_fallback` also allows float builtins, for operators
+    with no int8 kernel (e.g. the detectors' post-processing).
+    """
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantize is not None:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantize == "int8":
+        converter.representative_dataset = representative_batches(
+            representative_data, input_shape, calibration_steps)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8] + (
+            [tf.lite.OpsSet.TFLITE_BUILTINS] if float_fallback else [])
+
+
 def convert(model, quantize=None, representative_data=None, int8_io=False, rewrite=True,
             calibration_steps=None):
     """The TFLite flatbuffer of `model` as bytes (see `to_tflite`)."""
@@ -113,18 +133,10 @@ def convert(model, quantize=None, representative_data=None, int8_io=False, rewri
     # Freeze the weights into constants directly; the default detour through a SavedModel of
     # the Keras 3 model leaves variable ops (and NaNs) in the flatbuffer.
     converter.experimental_lower_to_saved_model = False
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if quantize is not None:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if quantize == "float16":
-        converter.target_spec.supported_types = [tf.float16]
-    elif quantize == "int8":
-        converter.representative_dataset = representative_batches(
-            representative_data, spec.shape, calibration_steps)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        if int8_io:
-            converter.inference_input_type = tf.int8
-            converter.inference_output_type = tf.int8
+    configure_quantization(converter, quantize, representative_data, spec.shape, calibration_steps)
+    if int8_io:
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
     try:
         flatbuffer = converter.convert()
     except Exception as error:  # the converter raises its own ConverterError types
