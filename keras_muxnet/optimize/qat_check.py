@@ -89,7 +89,7 @@ def check(model, train, held_out, epochs=4, qat_epochs=1, calibration=100, batch
     representative = x[:calibration]
     ptq = tflite.convert(model, "int8", representative, int8_io=True)
     log(f"quantization-aware training for {qat_epochs} epoch(s)")
-    qat = quantize_aware(model)
+    qat = quantize_aware(model, representative)
     _fit(qat, x, y, qat_epochs, qat_learning_rate, batch_size)
     qat_file = tflite.convert(qat, "int8", representative, int8_io=True)
 

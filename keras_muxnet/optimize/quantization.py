@@ -32,6 +32,7 @@ from keras_muxnet.export.graph import Graph, is_kind
 from keras_muxnet.export.rewrite import (FoldedAway, PairSwapDepthwiseConv2D,
                                          TiledDepthwiseConv2D, normalization_affine)
 from keras_muxnet.layers.grouped_conv import GroupedConv2D
+from keras_muxnet.optimize import qat_ranges
 from keras_muxnet.optimize._tfmot import KerasModeError, tfmot
 from keras_muxnet.optimize.qat_form import SwapHalves, qat_form
 
@@ -148,6 +149,21 @@ class OutputQuantizeConfig(_ConfigBase):
         return [_activation_quantizer()]
 
 
+# TFLite's int8 LOGISTIC writes its output at the fixed scale 1/256, zero point -128: the range
+# [0, 255/256]. Fake-quantizing the sigmoid there makes QAT round where the int8 kernel rounds.
+LOGISTIC_INT8_RANGE = (0.0, 255.0 / 256.0)
+
+
+class SigmoidQuantizeConfig(_ConfigBase):
+    """Activation("sigmoid") (the swish's and the squeeze-excitation gate's): its output at
+    TFLite's fixed int8 range for LOGISTIC (tfmot leaves a sigmoid's output float)."""
+
+    def get_output_quantizers(self, layer):
+        low, high = LOGISTIC_INT8_RANGE
+        return [_quantizers.FixedQuantizer(num_bits=8, init_min=low, init_max=high,
+                                           narrow_range=False)]
+
+
 class PassThroughQuantizeConfig(_ConfigBase):
     """ChannelSplit / ChannelShuffle: channel moves only, nothing to quantize."""
 
@@ -175,6 +191,8 @@ def quantize_config_for(layer, graph=None):
         return KernelsQuantizeConfig()
     if isinstance(layer, (ChannelSplit, ChannelShuffle, GatherSplit, FoldedAway, SwapHalves)):
         return PassThroughQuantizeConfig()
+    if type(layer) is keras.layers.Activation and layer.activation is keras.activations.sigmoid:
+        return SigmoidQuantizeConfig()
     if isinstance(layer, (keras.layers.Multiply, keras.layers.Normalization)):
         return OutputQuantizeConfig()
     if isinstance(layer, keras.layers.BatchNormalization) and not _after_builtin_conv(layer):
@@ -191,7 +209,7 @@ def custom_objects():
         MuxConv2D, MixedDepthwiseConv2D, ChannelSplit, ChannelShuffle, GroupedConv2D,
         PairSwapDepthwiseConv2D, TiledDepthwiseConv2D, FoldedAway, GatherSplit, SwapHalves,
         BranchedDepthwiseQuantizeConfig, GroupedConvQuantizeConfig, KernelsQuantizeConfig,
-        OutputQuantizeConfig, PassThroughQuantizeConfig)}
+        OutputQuantizeConfig, PassThroughQuantizeConfig, SigmoidQuantizeConfig)}
 
 
 def quantize_scope():
@@ -213,9 +231,13 @@ def _as_depthwise(normalization):
                                         name=normalization.name)
 
 
-def quantize_aware(model):
+def quantize_aware(model, calibration_images=None):
     """A quantization-aware copy of `model` (tf_keras only): train it with `fit`, then export
     with `export.to_tflite(qat_model, path, quantize="int8", representative_data=...)`.
+
+    `calibration_images` (N, H, W, C), a few hundred typical inputs: every activation range
+    starts at what they give in the float model (`optimize.qat_ranges`), as the PTQ file's
+    calibration would set it, not at tfmot's [-6, 6], which a short fine-tune hardly moves.
 
     The input `Normalization` becomes the same affine map as a frozen 1x1 depthwise convolution:
     TFLite's int8 SUB of the normalization wants its input on another scale than the model's
@@ -250,10 +272,12 @@ def quantize_aware(model):
             scale, shift = affine[layer.name]
             layer.set_weights([scale.reshape(1, 1, -1, 1), shift])
     with qkeras.quantize_scope(custom_objects()):
-        return qkeras.quantize_apply(annotated)
+        qat = qkeras.quantize_apply(annotated)
+    if calibration_images is not None:
+        qat_ranges.seed_ranges(qat, qat_ranges.observed_ranges(model, calibration_images))
+    return qat
 
 
 __all__ = ["BranchedDepthwiseQuantizeConfig", "GroupedConvQuantizeConfig", "KerasModeError",
-           "OutputQuantizeConfig",
-           "PassThroughQuantizeConfig", "custom_objects", "quantize_aware", "quantize_config_for",
-           "quantize_scope"]
+           "OutputQuantizeConfig", "PassThroughQuantizeConfig", "SigmoidQuantizeConfig",
+           "custom_objects", "quantize_aware", "quantize_config_for", "quantize_scope"]
