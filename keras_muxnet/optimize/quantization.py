@@ -35,6 +35,7 @@ from keras_muxnet.layers.grouped_conv import GroupedConv2D
 from keras_muxnet.optimize import qat_ranges
 from keras_muxnet.optimize._tfmot import KerasModeError, tfmot
 from keras_muxnet.optimize.qat_form import SwapHalves, qat_form
+from keras_muxnet.optimize.qat_shared_ranges import shared_range_groups, unite
 
 if LEGACY_KERAS:
     import tensorflow_model_optimization as _tfmot_module
@@ -51,9 +52,18 @@ def _weight_quantizer():
                                           per_axis=False)
 
 
-def _activation_quantizer():
-    return _quantizers.MovingAverageQuantizer(num_bits=8, symmetric=False, narrow_range=False,
-                                              per_axis=False)
+def _activation_quantizer(held=False):
+    kind = HeldRangeQuantizer if held else _quantizers.MovingAverageQuantizer
+    return kind(num_bits=8, symmetric=False, narrow_range=False, per_axis=False)
+
+
+class HeldRangeQuantizer(_quantizers.MovingAverageQuantizer if LEGACY_KERAS else object):
+    """An activation quantizer whose range stays where calibration set it (its moving average
+    never updates): for the tensors the int8 file gives one scale, which must keep one range
+    (`optimize.qat_shared_ranges`)."""
+
+    def __call__(self, inputs, training, weights, **kwargs):
+        return super().__call__(inputs, False, weights, **kwargs)
 
 
 class _ConfigBase(_QuantizeConfig):
@@ -149,6 +159,39 @@ class OutputQuantizeConfig(_ConfigBase):
         return [_activation_quantizer()]
 
 
+class _HeldOutput(_ConfigBase):
+    """Base of the configs whose output range calibration fixes (`HeldRangeQuantizer`).
+
+    tfmot's ConcatTransform turns off the output quantizer of every layer feeding a
+    concatenation, by overwriting its config's `get_output_quantizers`. These keep theirs: the
+    converter would calibrate such a tensor by itself and give it a scale a few parts in a
+    million off the concatenation's, which costs two requantizations (one in, one out).
+    """
+
+    def __setattr__(self, name, value):
+        if name != "get_output_quantizers":
+            super().__setattr__(name, value)
+
+    def get_output_quantizers(self, layer):
+        return [_activation_quantizer(held=True)]
+
+
+class HeldOutputQuantizeConfig(_HeldOutput):
+    """A concatenation or residual Add whose output range calibration fixes."""
+
+
+class HeldPointwiseQuantizeConfig(_HeldOutput):
+    """A 1x1 Conv2D (linear) whose output range calibration fixes: its kernel per output
+    channel, as tfmot quantizes a Conv2D, and its output at a held range."""
+
+    def get_weights_and_quantizers(self, layer):
+        return [(layer.kernel, _quantizers.LastValueQuantizer(
+            num_bits=8, symmetric=True, narrow_range=True, per_axis=True))]
+
+    def set_quantize_weights(self, layer, quantize_weights):
+        (layer.kernel,) = quantize_weights
+
+
 # TFLite's int8 LOGISTIC writes its output at the fixed scale 1/256, zero point -128: the range
 # [0, 255/256]. Fake-quantizing the sigmoid there makes QAT round where the int8 kernel rounds.
 LOGISTIC_INT8_RANGE = (0.0, 255.0 / 256.0)
@@ -178,9 +221,14 @@ def _only_read_by_batchnorm(layer, graph):
     return len(readers) == 1 and is_kind(readers[0], keras.layers.BatchNormalization)
 
 
-def quantize_config_for(layer, graph=None):
+def quantize_config_for(layer, graph=None, held=False):
     """The QuantizeConfig keras-muxnet supplies for `layer`, or None to use tfmot's registry.
-    `graph` (an `export.graph.Graph` of the model) tells whether a BatchNorm follows."""
+    `graph` (an `export.graph.Graph` of the model) tells whether a BatchNorm follows; `held`:
+    the layer's output range stays at its calibration (see `optimize.qat_shared_ranges`)."""
+    if held and type(layer) is keras.layers.Conv2D:
+        return HeldPointwiseQuantizeConfig()
+    if held and type(layer) in (keras.layers.Concatenate, keras.layers.Add):
+        return HeldOutputQuantizeConfig()
     if isinstance(layer, BranchedDepthwiseConv2D):
         return BranchedDepthwiseQuantizeConfig(not _only_read_by_batchnorm(layer, graph))
     if isinstance(layer, GroupedConv2D):
@@ -209,7 +257,8 @@ def custom_objects():
         MuxConv2D, MixedDepthwiseConv2D, ChannelSplit, ChannelShuffle, GroupedConv2D,
         PairSwapDepthwiseConv2D, TiledDepthwiseConv2D, FoldedAway, GatherSplit, SwapHalves,
         BranchedDepthwiseQuantizeConfig, GroupedConvQuantizeConfig, KernelsQuantizeConfig,
-        OutputQuantizeConfig, PassThroughQuantizeConfig, SigmoidQuantizeConfig)}
+        OutputQuantizeConfig, PassThroughQuantizeConfig, SigmoidQuantizeConfig,
+        HeldOutputQuantizeConfig, HeldPointwiseQuantizeConfig, HeldRangeQuantizer)}
 
 
 def quantize_scope():
@@ -238,6 +287,9 @@ def quantize_aware(model, calibration_images=None):
     `calibration_images` (N, H, W, C), a few hundred typical inputs: every activation range
     starts at what they give in the float model (`optimize.qat_ranges`), as the PTQ file's
     calibration would set it, not at tfmot's [-6, 6], which a short fine-tune hardly moves.
+    The tensors the int8 file gives one scale (a channel-multiplexed block's input and its
+    concatenation, `optimize.qat_shared_ranges`) then share one range that the fine-tune keeps,
+    so the int8 file needs no requantization between them.
 
     The input `Normalization` becomes the same affine map as a frozen 1x1 depthwise convolution:
     TFLite's int8 SUB of the normalization wants its input on another scale than the model's
@@ -254,6 +306,8 @@ def quantize_aware(model, calibration_images=None):
     model = qat_form(model)
     graph = Graph(model)
     affine = {}
+    groups = shared_range_groups(model) if calibration_images is not None else []
+    held = {name for group in groups for name in group}
 
     def annotate(layer):
         if isinstance(layer, keras.layers.InputLayer):
@@ -261,7 +315,7 @@ def quantize_aware(model, calibration_images=None):
         if _per_channel_normalization(layer):
             affine[layer.name] = normalization_affine(layer)
             layer = _as_depthwise(layer)
-        config = quantize_config_for(layer, graph)
+        config = quantize_config_for(layer, graph, held=layer.name in held)
         return qkeras.quantize_annotate_layer(layer, config) if config else \
             qkeras.quantize_annotate_layer(layer)
 
@@ -274,10 +328,13 @@ def quantize_aware(model, calibration_images=None):
     with qkeras.quantize_scope(custom_objects()):
         qat = qkeras.quantize_apply(annotated)
     if calibration_images is not None:
-        qat_ranges.seed_ranges(qat, qat_ranges.observed_ranges(model, calibration_images))
+        ranges = qat_ranges.observed_ranges(model, calibration_images)
+        qat_ranges.seed_ranges(qat, unite(ranges, groups))
     return qat
 
 
 __all__ = ["BranchedDepthwiseQuantizeConfig", "GroupedConvQuantizeConfig", "KerasModeError",
-           "OutputQuantizeConfig", "PassThroughQuantizeConfig", "SigmoidQuantizeConfig",
+           "HeldOutputQuantizeConfig", "HeldPointwiseQuantizeConfig", "HeldRangeQuantizer",
+           "OutputQuantizeConfig",
+           "PassThroughQuantizeConfig", "SigmoidQuantizeConfig",
            "custom_objects", "quantize_aware", "quantize_config_for", "quantize_scope"]
