@@ -40,10 +40,11 @@ def observed_ranges(model, images, batch_size=32):
     return {name: (low[name], high[name]) for name in low}
 
 
-def seed_ranges(qat_model, ranges):
+def seed_ranges(qat_model, ranges, kinds=_OUTPUT_RANGES):
     """Set the output range variables of `qat_model`'s quantize wrappers (and its input
     QuantizeLayer) to `ranges` = {wrapped layer name: (min, max)}; returns how many layers got
-    theirs. Layers without a recorded range keep tfmot's."""
+    theirs. Layers without a recorded range keep tfmot's. `kinds` names the variables
+    (tfmot's prefixes); ("pre_activation", ...) reaches the logits in front of a softmax."""
     input_names = [t._keras_history[0].name for t in qat_model.inputs]
     seeded = 0
     for wrapper in qat_model.layers:
@@ -60,7 +61,7 @@ def seed_ranges(qat_model, ranges):
         touched = False
         for variable in wrapper.weights:
             short = variable_short_name(variable)
-            for prefix in _OUTPUT_RANGES:
+            for prefix in kinds:
                 if short == f"{prefix}_min":
                     variable.assign(np.float32(low))
                     touched = True

@@ -280,7 +280,7 @@ def _as_depthwise(normalization):
                                         name=normalization.name)
 
 
-def quantize_aware(model, calibration_images=None):
+def quantize_aware(model, calibration_images=None, logit_range=None):
     """A quantization-aware copy of `model` (tf_keras only): train it with `fit`, then export
     with `export.to_tflite(qat_model, path, quantize="int8", representative_data=...)`.
 
@@ -290,6 +290,12 @@ def quantize_aware(model, calibration_images=None):
     The tensors the int8 file gives one scale (a channel-multiplexed block's input and its
     concatenation, `optimize.qat_shared_ranges`) then share one range that the fine-tune keeps,
     so the int8 file needs no requantization between them.
+
+    `logit_range` (low, high): the range of the model's output instead, for a model whose
+    output is logits. The int8 output has (high - low) / 255 for its step, and one step of s in
+    a logit moves a softmax probability by up to s / 4: calibrated, a trained digits model's
+    logits span [-102, 115] (a step of 0.85, probabilities that move by 0.2 for one rounding),
+    where (-8, 8) gives steps of 0.063. The QAT model trains with its logits clipped there.
 
     The input `Normalization` becomes the same affine map as a frozen 1x1 depthwise convolution:
     TFLite's int8 SUB of the normalization wants its input on another scale than the model's
@@ -303,6 +309,11 @@ def quantize_aware(model, calibration_images=None):
     fake-quantized.
     """
     qkeras = tfmot().quantization.keras
+    if logit_range is not None:
+        logit_range = tuple(float(v) for v in logit_range)
+        if len(logit_range) != 2 or not logit_range[0] < 0 < logit_range[1]:
+            raise ValueError(f"logit_range must be (low, high) with low < 0 < high, got "
+                             f"{logit_range}")
     model = qat_form(model)
     graph = Graph(model)
     affine = {}
@@ -328,8 +339,12 @@ def quantize_aware(model, calibration_images=None):
     with qkeras.quantize_scope(custom_objects()):
         qat = qkeras.quantize_apply(annotated)
     if calibration_images is not None:
-        ranges = qat_ranges.observed_ranges(model, calibration_images)
-        qat_ranges.seed_ranges(qat, unite(ranges, groups))
+        qat_ranges.seed_ranges(
+            qat, unite(qat_ranges.observed_ranges(model, calibration_images), groups))
+    if logit_range is not None:  # the output (linear) or what enters its softmax
+        qat_ranges.seed_ranges(qat, {t._keras_history[0].name: logit_range
+                                     for t in model.outputs},
+                               kinds=("output", "post_activation", "pre_activation"))
     return qat
 
 

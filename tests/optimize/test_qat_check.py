@@ -29,6 +29,7 @@ def test_follows_measures_the_per_image_largest_difference():
     assert figures["max_prob_diff"] == pytest.approx(0.1)
     assert figures["median_prob_diff"] == pytest.approx(0.1)
     assert figures["top1_agreement"] == pytest.approx(2 / 3)  # the last one flips
+    assert figures["share_over_tolerance"] == pytest.approx(2 / 3)  # 0.1 > 0.02; 0 on the 2nd
 
 
 @pytest.mark.tf_keras_only

@@ -9,7 +9,8 @@ from keras_muxnet.optimize import quantize_aware
 from keras_muxnet.optimize.qat_ranges import observed_ranges
 from muxnet_tiny import TRAINING_TINY, images
 
-RANGE_NAMES = ("output_min", "output_max", "post_activation_min", "post_activation_max")
+RANGE_NAMES = ("output_min", "output_max", "post_activation_min", "post_activation_max",
+               "pre_activation_min", "pre_activation_max")
 
 
 def _ranges(wrapper):
@@ -23,7 +24,7 @@ def test_quantize_aware_starts_from_the_calibrated_ranges():
     keras.utils.set_random_seed(0)
     model = MUXNet(TRAINING_TINY, weights=None, input_shape=(32, 32, 3), classes=10)
     x = images(8)
-    qat = quantize_aware(model, calibration_images=x)
+    qat = quantize_aware(model, calibration_images=x, logit_range=(-8, 8))
     # The stem's swish (now a Multiply of the same name): the float model's range over x, not
     # tfmot's [-6, 6]
     stem = np.asarray(keras.Model(model.inputs, model.get_layer("stem_activation").output)(x))
@@ -35,6 +36,15 @@ def test_quantize_aware_starts_from_the_calibrated_ranges():
     seeded = [r for layer in qat.layers for r in _ranges(layer).items()]
     assert len(seeded) > 20
     assert all(abs(value) != 6.0 for _, value in seeded), seeded
+    # The logits (entering the classifier's softmax) at the range asked for
+    assert _ranges(qat.get_layer("quant_predictions")) == {"pre_activation_min": -8.0,
+                                                          "pre_activation_max": 8.0}
+
+
+@pytest.mark.tf_keras_only
+def test_quantize_aware_refuses_a_logit_range_without_zero_inside():
+    with pytest.raises(ValueError, match="logit_range"):
+        quantize_aware(None, logit_range=(1, 8))
 
 
 def test_observed_ranges_refuses_what_is_not_a_batch_of_images():
