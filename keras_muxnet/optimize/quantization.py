@@ -6,10 +6,16 @@ a layer of its own, so a QAT int8 file runs the PTQ int8 file's operators.
 tfmot's default 8-bit registry knows Keras' built-in layers but not MUXNet's (MuxConv2D,
 MixedDepthwiseConv2D, ChannelSplit, ChannelShuffle), nor `Multiply` (the squeeze-excitation
 gate) nor the input `Normalization`. The configs below say what to fake-quantize in each:
-  * branched depthwise convs: every branch kernel (symmetric, per tensor) and the output
-    (not when a BatchNorm follows: the converter folds it in);
+  * every depthwise kernel, Keras' DepthwiseConv2D included, per channel (symmetric), as the
+    converter stores it (tfmot's per-tensor ranges were rounded again by the converter);
+  * branched depthwise convs: every branch kernel and the output (not when a BatchNorm
+    follows: the converter folds it in);
   * the fast form's pair-swap and tiled depthwise layers: their kernels and the output; its
     SwapHalves, GatherSplit and FoldedAway layers move channels only: nothing;
+  * a sigmoid (the swish's and the gate's, `qat_form` makes them layers): TFLite's fixed int8
+    range for LOGISTIC;
+  * a channel-mux block's input, residual Add and concatenation: one range, held at its
+    calibration (`qat_shared_ranges`), so that the int8 file needs no requantization there;
   * GroupedConv2D (the mux blocks' grouped conv): nothing; the BatchNorm after it quantizes
     the output. Its kernel is left to the TFLite converter on purpose (see
     `GroupedConvQuantizeConfig`);
@@ -22,6 +28,8 @@ gate) nor the input `Normalization`. The configs below say what to fake-quantize
 Works only with tf_keras (TF_USE_LEGACY_KERAS=1); `quantize_scope()` is needed to load a saved
 QAT model.
 """
+
+import tensorflow as tf
 
 from keras_muxnet._keras import LEGACY_KERAS, keras
 from keras_muxnet.layers import (ChannelMux, ChannelShuffle, ChannelSplit, MixedDepthwiseConv2D,
@@ -55,6 +63,30 @@ def _weight_quantizer():
 def _activation_quantizer(held=False):
     kind = HeldRangeQuantizer if held else _quantizers.MovingAverageQuantizer
     return kind(num_bits=8, symmetric=False, narrow_range=False, per_axis=False)
+
+
+class PerChannelDepthwiseQuantizer(_quantizers.LastValueQuantizer if LEGACY_KERAS else object):
+    """A depthwise kernel (kh, kw, C, 1) fake-quantized per channel (symmetric, narrow range),
+    as the converter stores it. tfmot quantizes depthwise kernels per tensor; the converter then
+    rounds those values again onto per-channel steps, so the int8 kernel is not the one QAT
+    trained with (measured: every DEPTHWISE_CONV_2D of an int8 QAT MUXNet-xs per channel)."""
+
+    def __init__(self):
+        super().__init__(num_bits=8, per_axis=True, symmetric=True, narrow_range=True)
+
+    def build(self, tensor_shape, name, layer):
+        channels = int(tensor_shape[2]) * int(tensor_shape[3])
+        return _quantizers.LastValueQuantizer.build(self, tf.TensorShape([channels]), name, layer)
+
+    def __call__(self, inputs, training, weights, **kwargs):
+        kh, kw, channels, multiplier = (int(d) for d in inputs.shape)
+        flat = tf.reshape(inputs, (kh, kw, 1, channels * multiplier))
+        quantized = _quantizers.LastValueQuantizer.__call__(self, flat, training, weights,
+                                                             **kwargs)
+        return tf.reshape(quantized, inputs.shape)
+
+    def get_config(self):
+        return {}
 
 
 class HeldRangeQuantizer(_quantizers.MovingAverageQuantizer if LEGACY_KERAS else object):
@@ -103,7 +135,7 @@ class BranchedDepthwiseQuantizeConfig(_ConfigBase):
         self.quantize_output = bool(quantize_output)
 
     def get_weights_and_quantizers(self, layer):
-        return [(kernel, _weight_quantizer()) for kernel in layer.kernels]
+        return [(kernel, PerChannelDepthwiseQuantizer()) for kernel in layer.kernels]
 
     def set_quantize_weights(self, layer, quantize_weights):
         if len(quantize_weights) != len(layer.kernels):
@@ -139,7 +171,8 @@ class KernelsQuantizeConfig(_ConfigBase):
         self.attributes = tuple(attributes)
 
     def get_weights_and_quantizers(self, layer):
-        return [(getattr(layer, name), _weight_quantizer()) for name in self.attributes]
+        return [(getattr(layer, name), PerChannelDepthwiseQuantizer())
+                for name in self.attributes]
 
     def set_quantize_weights(self, layer, quantize_weights):
         for name, weight in zip(self.attributes, quantize_weights, strict=True):
@@ -157,6 +190,28 @@ class OutputQuantizeConfig(_ConfigBase):
 
     def get_output_quantizers(self, layer):
         return [_activation_quantizer()]
+
+
+class DepthwiseQuantizeConfig(_ConfigBase):
+    """Keras' DepthwiseConv2D (multiplier 1): its kernel per channel (see
+    `PerChannelDepthwiseQuantizer`) and its output, unless a ReLU that TFLite fuses into the
+    convolution reads it alone (`quantize_output=False`): the ReLU's quantizer stands for both."""
+
+    def __init__(self, quantize_output=True):
+        super().__init__()
+        self.quantize_output = bool(quantize_output)
+
+    def get_weights_and_quantizers(self, layer):
+        return [(layer.depthwise_kernel, PerChannelDepthwiseQuantizer())]
+
+    def set_quantize_weights(self, layer, quantize_weights):
+        (layer.depthwise_kernel,) = quantize_weights
+
+    def get_output_quantizers(self, layer):
+        return [_activation_quantizer()] if self.quantize_output else []
+
+    def get_config(self):
+        return {"quantize_output": self.quantize_output}
 
 
 class _HeldOutput(_ConfigBase):
@@ -221,6 +276,13 @@ def _only_read_by_batchnorm(layer, graph):
     return len(readers) == 1 and is_kind(readers[0], keras.layers.BatchNormalization)
 
 
+def _only_read_by_relu(layer, graph):
+    readers = graph.after(layer) if graph is not None else []
+    return (len(readers) == 1 and type(readers[0]) is keras.layers.Activation
+            and readers[0].activation in (keras.activations.relu,
+                                          getattr(keras.activations, "relu6", None)))
+
+
 def quantize_config_for(layer, graph=None, held=False):
     """The QuantizeConfig keras-muxnet supplies for `layer`, or None to use tfmot's registry.
     `graph` (an `export.graph.Graph` of the model) tells whether a BatchNorm follows; `held`:
@@ -231,6 +293,8 @@ def quantize_config_for(layer, graph=None, held=False):
         return HeldOutputQuantizeConfig()
     if isinstance(layer, BranchedDepthwiseConv2D):
         return BranchedDepthwiseQuantizeConfig(not _only_read_by_batchnorm(layer, graph))
+    if type(layer) is keras.layers.DepthwiseConv2D and layer.depth_multiplier == 1:
+        return DepthwiseQuantizeConfig(not _only_read_by_relu(layer, graph))
     if isinstance(layer, GroupedConv2D):
         return GroupedConvQuantizeConfig()
     if isinstance(layer, PairSwapDepthwiseConv2D):
@@ -258,7 +322,8 @@ def custom_objects():
         PairSwapDepthwiseConv2D, TiledDepthwiseConv2D, FoldedAway, GatherSplit, SwapHalves,
         BranchedDepthwiseQuantizeConfig, GroupedConvQuantizeConfig, KernelsQuantizeConfig,
         OutputQuantizeConfig, PassThroughQuantizeConfig, SigmoidQuantizeConfig,
-        HeldOutputQuantizeConfig, HeldPointwiseQuantizeConfig, HeldRangeQuantizer)}
+        HeldOutputQuantizeConfig, HeldPointwiseQuantizeConfig, HeldRangeQuantizer,
+        DepthwiseQuantizeConfig, PerChannelDepthwiseQuantizer)}
 
 
 def quantize_scope():
@@ -348,7 +413,8 @@ def quantize_aware(model, calibration_images=None, logit_range=None):
     return qat
 
 
-__all__ = ["BranchedDepthwiseQuantizeConfig", "GroupedConvQuantizeConfig", "KerasModeError",
+__all__ = ["BranchedDepthwiseQuantizeConfig", "DepthwiseQuantizeConfig",
+           "GroupedConvQuantizeConfig", "KerasModeError", "PerChannelDepthwiseQuantizer",
            "HeldOutputQuantizeConfig", "HeldPointwiseQuantizeConfig", "HeldRangeQuantizer",
            "OutputQuantizeConfig",
            "PassThroughQuantizeConfig", "SigmoidQuantizeConfig",
