@@ -24,6 +24,9 @@ def register(subparsers):
     qat.add_argument("--qat-epochs", type=int, default=1)
     qat.add_argument("--calibration", type=int, default=100,
                      help="training images that calibrate both int8 files")
+    qat.add_argument("--logit-range", type=float, default=None, metavar="L",
+                     help="hold the QAT model's logits in [-L, L] (the int8 output's step is "
+                          "2L/255) instead of their calibrated range")
     qat.add_argument("--rounds", type=int, default=15, help="interleaved timing rounds")
     qat.add_argument("--runs-per-round", type=int, default=50,
                      help="invocations per round (an int8 digit model runs in well under 1 ms)")
@@ -46,6 +49,8 @@ def run_qat_check(args):
         raise ValueError("qat-check needs tf_keras (tensorflow-model-optimization does not work "
                          "with Keras 3): run it as TF_USE_LEGACY_KERAS=1 keras-muxnet optimize "
                          "qat-check ...")
+    if args.logit_range is not None and not args.logit_range > 0:
+        raise ValueError(f"--logit-range must be positive, got {args.logit_range}")
     if args.json:
         check_writable(args.json)
     spec = ablations.resolve(args.model)
@@ -55,7 +60,9 @@ def run_qat_check(args):
                    classes=NUM_CLASSES, classifier_activation=None)
     result = qat_check.check(model, train, held_out, epochs=args.epochs,
                              qat_epochs=args.qat_epochs, calibration=args.calibration,
-                             rounds=args.rounds, runs_per_round=args.runs_per_round)
+                             rounds=args.rounds, runs_per_round=args.runs_per_round,
+                             logit_range=None if args.logit_range is None else
+                             (-args.logit_range, args.logit_range))
     print(qat_check.format_check(result))
     if args.json:
         print(f"wrote {write_json(args.json, dataclasses.asdict(result))}")

@@ -6,10 +6,16 @@ a layer of its own, so a QAT int8 file runs the PTQ int8 file's operators.
 tfmot's default 8-bit registry knows Keras' built-in layers but not MUXNet's (MuxConv2D,
 MixedDepthwiseConv2D, ChannelSplit, ChannelShuffle), nor `Multiply` (the squeeze-excitation
 gate) nor the input `Normalization`. The configs below say what to fake-quantize in each:
-  * branched depthwise convs: every branch kernel (symmetric, per tensor) and the output
-    (not when a BatchNorm follows: the converter folds it in);
+  * every depthwise kernel, Keras' DepthwiseConv2D included, per channel (symmetric), as the
+    converter stores it (tfmot's per-tensor ranges were rounded again by the converter);
+  * branched depthwise convs: every branch kernel and the output (not when a BatchNorm
+    follows: the converter folds it in);
   * the fast form's pair-swap and tiled depthwise layers: their kernels and the output; its
     SwapHalves, GatherSplit and FoldedAway layers move channels only: nothing;
+  * a sigmoid (the swish's and the gate's, `qat_form` makes them layers): TFLite's fixed int8
+    range for LOGISTIC;
+  * a channel-mux block's input, residual Add and concatenation: one range, held at its
+    calibration (`qat_shared_ranges`), so that the int8 file needs no requantization there;
   * GroupedConv2D (the mux blocks' grouped conv): nothing; the BatchNorm after it quantizes
     the output. Its kernel is left to the TFLite converter on purpose (see
     `GroupedConvQuantizeConfig`);
@@ -23,6 +29,8 @@ Works only with tf_keras (TF_USE_LEGACY_KERAS=1); `quantize_scope()` is needed t
 QAT model.
 """
 
+import tensorflow as tf
+
 from keras_muxnet._keras import LEGACY_KERAS, keras
 from keras_muxnet.layers import (ChannelMux, ChannelShuffle, ChannelSplit, MixedDepthwiseConv2D,
                                  MuxConv2D)
@@ -32,8 +40,10 @@ from keras_muxnet.export.graph import Graph, is_kind
 from keras_muxnet.export.rewrite import (FoldedAway, PairSwapDepthwiseConv2D,
                                          TiledDepthwiseConv2D, normalization_affine)
 from keras_muxnet.layers.grouped_conv import GroupedConv2D
+from keras_muxnet.optimize import qat_ranges
 from keras_muxnet.optimize._tfmot import KerasModeError, tfmot
 from keras_muxnet.optimize.qat_form import SwapHalves, qat_form
+from keras_muxnet.optimize.qat_shared_ranges import shared_range_groups, unite
 
 if LEGACY_KERAS:
     import tensorflow_model_optimization as _tfmot_module
@@ -50,9 +60,42 @@ def _weight_quantizer():
                                           per_axis=False)
 
 
-def _activation_quantizer():
-    return _quantizers.MovingAverageQuantizer(num_bits=8, symmetric=False, narrow_range=False,
-                                              per_axis=False)
+def _activation_quantizer(held=False):
+    kind = HeldRangeQuantizer if held else _quantizers.MovingAverageQuantizer
+    return kind(num_bits=8, symmetric=False, narrow_range=False, per_axis=False)
+
+
+class PerChannelDepthwiseQuantizer(_quantizers.LastValueQuantizer if LEGACY_KERAS else object):
+    """A depthwise kernel (kh, kw, C, 1) fake-quantized per channel (symmetric, narrow range),
+    as the converter stores it. tfmot quantizes depthwise kernels per tensor; the converter then
+    rounds those values again onto per-channel steps, so the int8 kernel is not the one QAT
+    trained with (measured: every DEPTHWISE_CONV_2D of an int8 QAT MUXNet-xs per channel)."""
+
+    def __init__(self):
+        super().__init__(num_bits=8, per_axis=True, symmetric=True, narrow_range=True)
+
+    def build(self, tensor_shape, name, layer):
+        channels = int(tensor_shape[2]) * int(tensor_shape[3])
+        return _quantizers.LastValueQuantizer.build(self, tf.TensorShape([channels]), name, layer)
+
+    def __call__(self, inputs, training, weights, **kwargs):
+        kh, kw, channels, multiplier = (int(d) for d in inputs.shape)
+        flat = tf.reshape(inputs, (kh, kw, 1, channels * multiplier))
+        quantized = _quantizers.LastValueQuantizer.__call__(self, flat, training, weights,
+                                                             **kwargs)
+        return tf.reshape(quantized, inputs.shape)
+
+    def get_config(self):
+        return {}
+
+
+class HeldRangeQuantizer(_quantizers.MovingAverageQuantizer if LEGACY_KERAS else object):
+    """An activation quantizer whose range stays where calibration set it (its moving average
+    never updates): for the tensors the int8 file gives one scale, which must keep one range
+    (`optimize.qat_shared_ranges`)."""
+
+    def __call__(self, inputs, training, weights, **kwargs):
+        return super().__call__(inputs, False, weights, **kwargs)
 
 
 class _ConfigBase(_QuantizeConfig):
@@ -92,7 +135,7 @@ class BranchedDepthwiseQuantizeConfig(_ConfigBase):
         self.quantize_output = bool(quantize_output)
 
     def get_weights_and_quantizers(self, layer):
-        return [(kernel, _weight_quantizer()) for kernel in layer.kernels]
+        return [(kernel, PerChannelDepthwiseQuantizer()) for kernel in layer.kernels]
 
     def set_quantize_weights(self, layer, quantize_weights):
         if len(quantize_weights) != len(layer.kernels):
@@ -128,7 +171,8 @@ class KernelsQuantizeConfig(_ConfigBase):
         self.attributes = tuple(attributes)
 
     def get_weights_and_quantizers(self, layer):
-        return [(getattr(layer, name), _weight_quantizer()) for name in self.attributes]
+        return [(getattr(layer, name), PerChannelDepthwiseQuantizer())
+                for name in self.attributes]
 
     def set_quantize_weights(self, layer, quantize_weights):
         for name, weight in zip(self.attributes, quantize_weights, strict=True):
@@ -148,6 +192,76 @@ class OutputQuantizeConfig(_ConfigBase):
         return [_activation_quantizer()]
 
 
+class DepthwiseQuantizeConfig(_ConfigBase):
+    """Keras' DepthwiseConv2D (multiplier 1): its kernel per channel (see
+    `PerChannelDepthwiseQuantizer`) and its output, unless a ReLU that TFLite fuses into the
+    convolution reads it alone (`quantize_output=False`): the ReLU's quantizer stands for both."""
+
+    def __init__(self, quantize_output=True):
+        super().__init__()
+        self.quantize_output = bool(quantize_output)
+
+    def get_weights_and_quantizers(self, layer):
+        return [(layer.depthwise_kernel, PerChannelDepthwiseQuantizer())]
+
+    def set_quantize_weights(self, layer, quantize_weights):
+        (layer.depthwise_kernel,) = quantize_weights
+
+    def get_output_quantizers(self, layer):
+        return [_activation_quantizer()] if self.quantize_output else []
+
+    def get_config(self):
+        return {"quantize_output": self.quantize_output}
+
+
+class _HeldOutput(_ConfigBase):
+    """Base of the configs whose output range calibration fixes (`HeldRangeQuantizer`).
+
+    tfmot's ConcatTransform turns off the output quantizer of every layer feeding a
+    concatenation, by overwriting its config's `get_output_quantizers`. These keep theirs: the
+    converter would calibrate such a tensor by itself and give it a scale a few parts in a
+    million off the concatenation's, which costs two requantizations (one in, one out).
+    """
+
+    def __setattr__(self, name, value):
+        if name != "get_output_quantizers":
+            super().__setattr__(name, value)
+
+    def get_output_quantizers(self, layer):
+        return [_activation_quantizer(held=True)]
+
+
+class HeldOutputQuantizeConfig(_HeldOutput):
+    """A concatenation or residual Add whose output range calibration fixes."""
+
+
+class HeldPointwiseQuantizeConfig(_HeldOutput):
+    """A 1x1 Conv2D (linear) whose output range calibration fixes: its kernel per output
+    channel, as tfmot quantizes a Conv2D, and its output at a held range."""
+
+    def get_weights_and_quantizers(self, layer):
+        return [(layer.kernel, _quantizers.LastValueQuantizer(
+            num_bits=8, symmetric=True, narrow_range=True, per_axis=True))]
+
+    def set_quantize_weights(self, layer, quantize_weights):
+        (layer.kernel,) = quantize_weights
+
+
+# TFLite's int8 LOGISTIC writes its output at the fixed scale 1/256, zero point -128: the range
+# [0, 255/256]. Fake-quantizing the sigmoid there makes QAT round where the int8 kernel rounds.
+LOGISTIC_INT8_RANGE = (0.0, 255.0 / 256.0)
+
+
+class SigmoidQuantizeConfig(_ConfigBase):
+    """Activation("sigmoid") (the swish's and the squeeze-excitation gate's): its output at
+    TFLite's fixed int8 range for LOGISTIC (tfmot leaves a sigmoid's output float)."""
+
+    def get_output_quantizers(self, layer):
+        low, high = LOGISTIC_INT8_RANGE
+        return [_quantizers.FixedQuantizer(num_bits=8, init_min=low, init_max=high,
+                                           narrow_range=False)]
+
+
 class PassThroughQuantizeConfig(_ConfigBase):
     """ChannelSplit / ChannelShuffle: channel moves only, nothing to quantize."""
 
@@ -162,11 +276,25 @@ def _only_read_by_batchnorm(layer, graph):
     return len(readers) == 1 and is_kind(readers[0], keras.layers.BatchNormalization)
 
 
-def quantize_config_for(layer, graph=None):
+def _only_read_by_relu(layer, graph):
+    readers = graph.after(layer) if graph is not None else []
+    return (len(readers) == 1 and type(readers[0]) is keras.layers.Activation
+            and readers[0].activation in (keras.activations.relu,
+                                          getattr(keras.activations, "relu6", None)))
+
+
+def quantize_config_for(layer, graph=None, held=False):
     """The QuantizeConfig keras-muxnet supplies for `layer`, or None to use tfmot's registry.
-    `graph` (an `export.graph.Graph` of the model) tells whether a BatchNorm follows."""
+    `graph` (an `export.graph.Graph` of the model) tells whether a BatchNorm follows; `held`:
+    the layer's output range stays at its calibration (see `optimize.qat_shared_ranges`)."""
+    if held and type(layer) is keras.layers.Conv2D:
+        return HeldPointwiseQuantizeConfig()
+    if held and type(layer) in (keras.layers.Concatenate, keras.layers.Add):
+        return HeldOutputQuantizeConfig()
     if isinstance(layer, BranchedDepthwiseConv2D):
         return BranchedDepthwiseQuantizeConfig(not _only_read_by_batchnorm(layer, graph))
+    if type(layer) is keras.layers.DepthwiseConv2D and layer.depth_multiplier == 1:
+        return DepthwiseQuantizeConfig(not _only_read_by_relu(layer, graph))
     if isinstance(layer, GroupedConv2D):
         return GroupedConvQuantizeConfig()
     if isinstance(layer, PairSwapDepthwiseConv2D):
@@ -175,6 +303,8 @@ def quantize_config_for(layer, graph=None):
         return KernelsQuantizeConfig()
     if isinstance(layer, (ChannelSplit, ChannelShuffle, GatherSplit, FoldedAway, SwapHalves)):
         return PassThroughQuantizeConfig()
+    if type(layer) is keras.layers.Activation and layer.activation is keras.activations.sigmoid:
+        return SigmoidQuantizeConfig()
     if isinstance(layer, (keras.layers.Multiply, keras.layers.Normalization)):
         return OutputQuantizeConfig()
     if isinstance(layer, keras.layers.BatchNormalization) and not _after_builtin_conv(layer):
@@ -191,7 +321,9 @@ def custom_objects():
         MuxConv2D, MixedDepthwiseConv2D, ChannelSplit, ChannelShuffle, GroupedConv2D,
         PairSwapDepthwiseConv2D, TiledDepthwiseConv2D, FoldedAway, GatherSplit, SwapHalves,
         BranchedDepthwiseQuantizeConfig, GroupedConvQuantizeConfig, KernelsQuantizeConfig,
-        OutputQuantizeConfig, PassThroughQuantizeConfig)}
+        OutputQuantizeConfig, PassThroughQuantizeConfig, SigmoidQuantizeConfig,
+        HeldOutputQuantizeConfig, HeldPointwiseQuantizeConfig, HeldRangeQuantizer,
+        DepthwiseQuantizeConfig, PerChannelDepthwiseQuantizer)}
 
 
 def quantize_scope():
@@ -213,9 +345,22 @@ def _as_depthwise(normalization):
                                         name=normalization.name)
 
 
-def quantize_aware(model):
+def quantize_aware(model, calibration_images=None, logit_range=None):
     """A quantization-aware copy of `model` (tf_keras only): train it with `fit`, then export
     with `export.to_tflite(qat_model, path, quantize="int8", representative_data=...)`.
+
+    `calibration_images` (N, H, W, C), a few hundred typical inputs: every activation range
+    starts at what they give in the float model (`optimize.qat_ranges`), as the PTQ file's
+    calibration would set it, not at tfmot's [-6, 6], which a short fine-tune hardly moves.
+    The tensors the int8 file gives one scale (a channel-multiplexed block's input and its
+    concatenation, `optimize.qat_shared_ranges`) then share one range that the fine-tune keeps,
+    so the int8 file needs no requantization between them.
+
+    `logit_range` (low, high): the range of the model's output instead, for a model whose
+    output is logits. The int8 output has (high - low) / 255 for its step, and one step of s in
+    a logit moves a softmax probability by up to s / 4: calibrated, a trained digits model's
+    logits span [-102, 115] (a step of 0.85, probabilities that move by 0.2 for one rounding),
+    where (-8, 8) gives steps of 0.063. The QAT model trains with its logits clipped there.
 
     The input `Normalization` becomes the same affine map as a frozen 1x1 depthwise convolution:
     TFLite's int8 SUB of the normalization wants its input on another scale than the model's
@@ -229,9 +374,16 @@ def quantize_aware(model):
     fake-quantized.
     """
     qkeras = tfmot().quantization.keras
+    if logit_range is not None:
+        logit_range = tuple(float(v) for v in logit_range)
+        if len(logit_range) != 2 or not logit_range[0] < 0 < logit_range[1]:
+            raise ValueError(f"logit_range must be (low, high) with low < 0 < high, got "
+                             f"{logit_range}")
     model = qat_form(model)
     graph = Graph(model)
     affine = {}
+    groups = shared_range_groups(model) if calibration_images is not None else []
+    held = {name for group in groups for name in group}
 
     def annotate(layer):
         if isinstance(layer, keras.layers.InputLayer):
@@ -239,7 +391,7 @@ def quantize_aware(model):
         if _per_channel_normalization(layer):
             affine[layer.name] = normalization_affine(layer)
             layer = _as_depthwise(layer)
-        config = quantize_config_for(layer, graph)
+        config = quantize_config_for(layer, graph, held=layer.name in held)
         return qkeras.quantize_annotate_layer(layer, config) if config else \
             qkeras.quantize_annotate_layer(layer)
 
@@ -250,10 +402,20 @@ def quantize_aware(model):
             scale, shift = affine[layer.name]
             layer.set_weights([scale.reshape(1, 1, -1, 1), shift])
     with qkeras.quantize_scope(custom_objects()):
-        return qkeras.quantize_apply(annotated)
+        qat = qkeras.quantize_apply(annotated)
+    if calibration_images is not None:
+        qat_ranges.seed_ranges(
+            qat, unite(qat_ranges.observed_ranges(model, calibration_images), groups))
+    if logit_range is not None:  # the output (linear) or what enters its softmax
+        qat_ranges.seed_ranges(qat, {t._keras_history[0].name: logit_range
+                                     for t in model.outputs},
+                               kinds=("output", "post_activation", "pre_activation"))
+    return qat
 
 
-__all__ = ["BranchedDepthwiseQuantizeConfig", "GroupedConvQuantizeConfig", "KerasModeError",
+__all__ = ["BranchedDepthwiseQuantizeConfig", "DepthwiseQuantizeConfig",
+           "GroupedConvQuantizeConfig", "KerasModeError", "PerChannelDepthwiseQuantizer",
+           "HeldOutputQuantizeConfig", "HeldPointwiseQuantizeConfig", "HeldRangeQuantizer",
            "OutputQuantizeConfig",
-           "PassThroughQuantizeConfig", "custom_objects", "quantize_aware", "quantize_config_for",
-           "quantize_scope"]
+           "PassThroughQuantizeConfig", "SigmoidQuantizeConfig",
+           "custom_objects", "quantize_aware", "quantize_config_for", "quantize_scope"]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from keras_muxnet._keras import keras
+from keras_muxnet._keras import keras, variable_short_name
 from keras_muxnet.export import TFLiteModel, custom_ops, op_counts, to_tflite, xnnpack_slow_ops
 from keras_muxnet.optimize import KerasModeError, quantize_aware, quantize_scope
 from muxnet_tiny import images, tiny_model
@@ -20,6 +20,11 @@ def test_qat_trains_saves_loads_and_exports_full_integer(tmp_path):
     model = tiny_model(classifier_activation="softmax")
     qat = quantize_aware(model)
     assert any("quant" in type(l).__name__.lower() for l in qat.layers)
+    # Depthwise kernels fake-quantized per channel, as the converter stores them (tfmot's
+    # default is per tensor, which the converter then rounds again)
+    depthwise = qat.get_layer("quant_block2b_gconv")  # the pair swap's direct half
+    low = [w for w in depthwise.weights if variable_short_name(w) == "depthwise_kernel_min"]
+    assert [tuple(w.shape) for w in low] == [(depthwise.layer.depthwise_kernel.shape[2],)]
     wrapper = qat.get_layer("quant_normalization")  # the input normalization, now a depthwise conv
     assert type(wrapper.layer) is keras.layers.DepthwiseConv2D and not wrapper.layer.trainable
     kernel, bias = [np.asarray(w) for w in wrapper.weights[:2]]
