@@ -14,6 +14,8 @@ def test_bad_model_name_and_missing_image_are_clear_errors(tmp_path, capsys):
     assert "--model must name an SSDLite detector" in capsys.readouterr().err
     assert main(["detect", str(tmp_path / "none.png"), "--model", "x.keras"]) == 2
     assert "no image at" in capsys.readouterr().err
+    assert main(["detect", "train", "--int8-check", "-1"]) == 2
+    assert "--int8-check takes a number of calibration scenes" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -21,10 +23,12 @@ def test_train_writes_json_and_detector_then_draws(tmp_path):
     out_json, run_dir = tmp_path / "result.json", tmp_path / "run"
     assert main(["detect", "train", "--dataset", "digit-scenes", "--model", "ssdlite_muxnet_xs",
                  "--size", "64", "--epochs", "1", "--train-scenes", "16", "--heldout-scenes", "4",
-                 "--batch-size", "8", "--json", str(out_json), "--out", str(run_dir)]) == 0
+                 "--batch-size", "8", "--int8-check", "4", "--json", str(out_json),
+                 "--out", str(run_dir)]) == 0
     result = json.loads(out_json.read_text())
-    assert {"map50", "map", "voc07_map50", "epochs", "seconds"} <= set(result)
+    assert {"map50", "map", "voc07_map50", "epochs", "seconds", "int8_map50", "int8_map"} <= set(result)
     assert 0.0 <= result["map"] <= result["map50"] <= 1.0 and result["epochs"] == 1
+    assert 0.0 <= result["int8_map"] <= result["int8_map50"] <= 1.0
     photo = tmp_path / "photo.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (80, 120, 3), np.uint8)).save(photo)
     picture = tmp_path / "boxes.png"
