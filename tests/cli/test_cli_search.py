@@ -54,6 +54,29 @@ def test_latency_check_needs_its_report_path(tmp_path, capsys):
     assert "--archs must be at least 2" in capsys.readouterr().err
 
 
+def test_peers_and_eval_check_options_are_checked(tmp_path, capsys):
+    assert main(["search", "--target-like", "ResNet50", "--out", str(tmp_path)]) == 2
+    assert "cannot build 'ResNet50' as a peer: the ladder has MobileNetV3Small" in capsys.readouterr().err
+    assert main(["search", "--peers", "MobileNetV3Small:x", "--out", str(tmp_path)]) == 2
+    assert "width of peer 'MobileNetV3Small:x' is not a number" in capsys.readouterr().err
+    assert main(["search", "--size", "16", "--out", str(tmp_path)]) == 2
+    assert "the MobileNetV3 peers need --size 32 or more (got 16)" in capsys.readouterr().err
+    assert main(["search", "eval-check", "--out", str(tmp_path)]) == 2
+    assert "--json OUT" in capsys.readouterr().err
+    assert main(["search", "eval-check", "--json", str(tmp_path / "e.json"), "--candidates", "2"]) == 2
+    assert "--candidates must be at least 3" in capsys.readouterr().err
+
+
+def test_progress_bar_counts_and_estimates():
+    import time
+
+    from keras_muxnet.cli.search import progress_bar
+
+    line = progress_bar(5, 20, time.perf_counter() - 62)
+    assert line.startswith("[#####" + "-" * 15 + "]  5/20  1:02 elapsed, ~3:0")
+    assert "left" not in progress_bar(0, 4, time.perf_counter())
+
+
 def test_report_only_needs_a_saved_search(tmp_path, capsys):
     assert main(["search", "--out", str(tmp_path), "--report-only"]) == 2
     assert "no saved search in" in capsys.readouterr().err
