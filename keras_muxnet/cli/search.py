@@ -107,6 +107,9 @@ def register(subparsers):
     _options.add_quantize(latency, modes=LATENCY_QUANTIZE,
                           help="time float32 (none, default) or int8 TFLite networks")
     latency.add_argument("--threads", type=int, default=1, help="LiteRT threads (default 1)")
+    latency.add_argument("--latency", choices=("table", "exact"), default="table",
+                         help="run: latency_ms from the per-part table (default) or exact: each "
+                              "candidate exported and timed whole (slower, no model error)")
     latency.add_argument("--json", default=None, metavar="OUT", help="latency-check, eval-check: the report")
     latency.add_argument("--candidates", type=int, default=10,
                          help="eval-check: random candidates, each evaluated with two seeds (default 10)")
@@ -138,6 +141,18 @@ def latency_table(args):
                              f"{table.quantize or 'none'} --threads {table.signature['threads']}")
         return table
     return LatencyTable(path, threads=args.threads, quantize=quantize)
+
+
+def latency_objective(args):
+    """What `latency_ms` reports: the lazily built table, or with --latency exact each
+    candidate exported and timed whole (`search.exact_latency`)."""
+    if args.latency == "exact":
+        from keras_muxnet.search.exact_latency import ExactLatency
+
+        if args.latency_table:
+            raise ValueError("--latency exact times each candidate whole; it takes no --latency-table")
+        return ExactLatency(threads=args.threads, quantize=_options.quantize(args))
+    return latency_table(args)
 
 
 def latency_check(args):
@@ -381,7 +396,12 @@ def search(args):
         if not os.path.exists(os.path.join(args.out, "tuner", PROJECT, "oracle.json")):
             raise ValueError(f"no saved search in {args.out} to report on")
     os.makedirs(args.out, exist_ok=True)
-    table = latency_table(args) if "latency_ms" in names or peers else None
+    table = None
+    if "latency_ms" in names or peers:
+        table = latency_objective(args)
+        if peers and getattr(table, "offline", False):
+            raise ValueError(f"the latency table {table.path} is another device's (offline), but the "
+                             f"MobileNetV3 peers are timed here: give --peers none with a device table")
     recipe, start = short_evaluation(args), time.perf_counter()
     data = None if args.report_only else digits(args.size, seed=args.seed)
     peer_rows = {}

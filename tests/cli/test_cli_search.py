@@ -65,6 +65,9 @@ def test_peers_and_eval_check_options_are_checked(tmp_path, capsys):
     assert "--json OUT" in capsys.readouterr().err
     assert main(["search", "eval-check", "--json", str(tmp_path / "e.json"), "--candidates", "2"]) == 2
     assert "--candidates must be at least 3" in capsys.readouterr().err
+    assert main(["search", "--latency", "exact", "--latency-table", str(tmp_path / "t.json"),
+                 "--out", str(tmp_path)]) == 2
+    assert "--latency exact times each candidate whole; it takes no --latency-table" in capsys.readouterr().err
 
 
 def test_progress_bar_counts_and_estimates():
