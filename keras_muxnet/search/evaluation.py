@@ -57,7 +57,8 @@ class ShortEvaluation:
             raise ValueError(f"need learning_rate > 0, momentum and warmup in [0, 1): {self}")
 
     def steps(self, examples):
-        return self.epochs * -(-int(examples) // self.batch_size)
+        """Training steps: whole batches only (a last, smaller batch would trace the step again)."""
+        return self.epochs * (int(examples) // self.batch_size)
 
     def schedule(self, examples):
         """Linear warm-up to the peak, then cosine decay to 0 at the last step."""
@@ -88,9 +89,11 @@ class ShortEvaluation:
         # few epochs of training it gets.
         model.compile(optimizer=self.optimizer(len(x)), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"], jit_compile=False)
-        history = model.fit(x, y, batch_size=self.batch_size, epochs=self.epochs, shuffle=True, verbose=0)
-        batches = tf.data.Dataset.from_tensor_slices(np.asarray(x)).shuffle(
-            len(x), seed=seed).batch(self.batch_size)
+        # Reshuffled every epoch, whole batches only: a smaller last batch has another shape, and
+        # tracing the train step again for it costs as much as several epochs of steps.
+        batches = tf.data.Dataset.from_tensor_slices((np.asarray(x), np.asarray(y))).shuffle(
+            len(x), seed=seed, reshuffle_each_iteration=True).batch(self.batch_size, drop_remainder=True)
+        history = model.fit(batches, epochs=self.epochs, verbose=0)
         recalibrate_batch_norm(model, batches, self.recalibration_batches)
         return {"val_accuracy": accuracy(model, x_val, y_val),
                 "train_accuracy": float(history.history["accuracy"][-1]),
