@@ -1,7 +1,11 @@
-"""`keras-muxnet search`: tri-objective MUXNet search (accuracy, params, MAdds) with MOEADOracle.
+"""`keras-muxnet search`: hardware-aware MUXNet search (accuracy, TFLite latency, ...) with MOEADOracle.
 
-`keras-muxnet search [run]` trains each candidate briefly on scikit-learn's digits (no download)
-and writes DIR/trials.csv, DIR/trials.json and DIR/pareto.png; `keras-muxnet search benchmark`
+`keras-muxnet search [run]` scores each candidate by the seeded short evaluation
+(`search.evaluation`) on scikit-learn's digits (no download), with latency_ms from the per-part
+latency table (or `--latency exact`), beside a ladder of MobileNetV3 peers trained and timed the
+same way; it writes DIR/trials.csv, DIR/peers.csv, DIR/trials.json and DIR/pareto.png and says
+how many peers a searched MUXNet dominates. `keras-muxnet search eval-check --json OUT` measures
+how stable the short evaluation is (Kendall's tau of two seeds); `keras-muxnet search benchmark`
 compares our MOEA/D core with pymoo's on DTLZ1/DTLZ2/ZDT1 and writes DIR/front.csv;
 `keras-muxnet search latency-check --json OUT` checks the latency table's predictions against
 measured whole networks of the search space and MUXNet-xs/s/m/l.
@@ -63,9 +67,9 @@ def register(subparsers):
     parser.add_argument("--out", default="search_out", help="output folder")
     parser.add_argument("--seed", type=int, default=0)
     run = parser.add_argument_group("search (run)")
-    run.add_argument("--trials", type=int, default=12, help="candidates to train (default 12)")
-    run.add_argument("--population", type=int, default=6, help="MOEA/D population (default 6)")
-    run.add_argument("--neighbours", type=int, default=3, help="neighbourhood size (default 3)")
+    run.add_argument("--trials", type=int, default=8, help="candidates to train (default 8)")
+    run.add_argument("--population", type=int, default=4, help="MOEA/D population (default 4)")
+    run.add_argument("--neighbours", type=int, default=2, help="neighbourhood size (default 2)")
     run.add_argument("--theta", type=float, default=5.0, help="PBI penalty (default 5)")
     run.add_argument("--epochs", type=int, default=3, help="training epochs per candidate (default 3)")
     run.add_argument("--size", type=int, default=32, help="image side the digits are resized to "

@@ -93,7 +93,7 @@ class ShortEvaluation:
         # tracing the train step again for it costs as much as several epochs of steps.
         batches = tf.data.Dataset.from_tensor_slices((np.asarray(x), np.asarray(y))).shuffle(
             len(x), seed=seed, reshuffle_each_iteration=True).batch(self.batch_size, drop_remainder=True)
-        history = model.fit(batches, epochs=self.epochs, verbose=0)
+        history = model.fit(batches, epochs=self.epochs, shuffle=False, verbose=0)  # shuffled above
         recalibrate_batch_norm(model, batches, self.recalibration_batches)
         return {"val_accuracy": accuracy(model, x_val, y_val),
                 "train_accuracy": float(history.history["accuracy"][-1]),
