@@ -159,3 +159,28 @@ def test_a_device_table_is_used_in_its_own_mode(tmp_path, capsys):
     assert main(["search", "--objectives", "val_accuracy,latency_ms", "--quantize", "int8",
                  "--latency-table", str(tmp_path / "phone.json"), "--out", str(tmp_path)]) == 2
     assert "holds float32 figures with 1 thread(s); give --quantize none" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # matplotlib's import and figure: seconds on a loaded machine
+def test_results_carry_the_peers_and_the_measured_front(tmp_path):
+    from keras_muxnet.cli.search import write_results
+
+    rows = [{"trial_id": str(i), "status": "COMPLETED", "pareto_rank": rank, "val_accuracy": acc,
+             "params": 1000 * (i + 1), "madds": 5000 * (i + 1), "latency_ms": 0.1 * (i + 1),
+             "latency_ms_measured": measured, "blocks": "ds_r1_k3_s1_e1_c8_se0.25_nre"}
+            for i, (rank, acc, measured) in enumerate([(1, 0.97, 0.11), (None, 0.9, None), (2, 0.95, 0.05)])]
+    peers = {"MobileNetV3Small": {"model": "MobileNetV3Small", "val_accuracy": 0.96, "latency_ms": 0.2,
+                                  "params": 10 ** 6, "madds": 2 * 10 ** 6, "latency_ms_alone": 0.21,
+                                  "dominated_by": "trial 0"}}
+    write_results(rows, str(tmp_path), None, peers)
+    with open(tmp_path / "trials.csv") as stream:
+        trials = list(csv.DictReader(stream))
+    with open(tmp_path / "peers.csv") as stream:
+        peer_rows = list(csv.DictReader(stream))
+    assert {"val_accuracy", "latency_ms", "params", "madds", "latency_ms_measured"} <= set(trials[0])
+    assert [t["latency_ms_measured"] for t in trials] == ["0.11", "", "0.05"]
+    assert {"val_accuracy", "latency_ms", "params", "madds", "dominated_by"} <= set(peer_rows[0])
+    assert peer_rows[0]["model"] == "MobileNetV3Small" and peer_rows[0]["dominated_by"] == "trial 0"
+    saved = json.loads((tmp_path / "trials.json").read_text())
+    assert saved["peers"]["MobileNetV3Small"]["latency_ms"] == 0.2
+    assert (tmp_path / "pareto.png").stat().st_size > 0
