@@ -34,8 +34,9 @@ REPORTED = ("val_accuracy", "params", "madds", "latency_ms")  # trials.csv colum
 DEFAULT_OBJECTIVES = "val_accuracy,latency_ms"
 
 
-def hypermodel(size, latency_table=None, objectives=DEFAULT_OBJECTIVES, evaluation=None, seed=0):
-    """The search space of `keras-muxnet search` (digits, 10 classes) at size x size."""
+def hypermodel(size, latency_table=None, objectives="val_accuracy,params,madds", evaluation=None, seed=0):
+    """The search space of `keras-muxnet search` (digits, 10 classes) at size x size (objectives
+    that need no latency table unless given)."""
     from keras_muxnet.search.space import ACTIVATIONS, MUXNetHyperModel
 
     return MUXNetHyperModel(input_shape=(size, size, 3), classes=10, widths=WIDTHS,
@@ -615,10 +616,12 @@ def plot_front(rows, targets, path, peer_rows=None):
         if targets and all(x_key in t and y_key in t for t in targets):
             axis.scatter([t[x_key] for t in targets], [t[y_key] for t in targets], marker="*", s=200,
                          c="tab:red", label="reference targets")
+        if x_key == "latency_ms":  # the peers sit up to 20x further right than the front
+            axis.set_xscale("log")
         axis.set_xlabel(labels[x_key], fontsize=8 if x_key == "latency_ms" else 10)
         axis.set_ylabel(labels[y_key])
         axis.grid(alpha=0.3)
-    axes[0].legend(loc="lower right", fontsize=8)
+    axes[0].legend(loc="best", fontsize=8)
     figure.suptitle(f"MUXNet search on digits: {len(done)} candidates, {len(front)} non-dominated"
                     + (f"; {sum(bool(p.get('dominated_by')) for p in peers)} of {len(peers)} MobileNetV3 "
                        f"peers dominated" if peers else ""))

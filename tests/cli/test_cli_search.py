@@ -70,6 +70,21 @@ def test_peers_and_eval_check_options_are_checked(tmp_path, capsys):
     assert "--latency exact times each candidate whole; it takes no --latency-table" in capsys.readouterr().err
 
 
+def test_the_commands_space_is_the_extended_one_and_needs_no_table():
+    import keras_tuner
+
+    from keras_muxnet.cli.search import hypermodel
+
+    space = hypermodel(32)  # as eval-check and latency-check build it
+    hp = keras_tuner.HyperParameters()
+    space.declare(hp)
+    choices = {p.name: tuple(p.values) for p in hp.space}
+    assert choices["stage2_activation"] == ("relu", "hard_swish", "swish")
+    assert choices["stage2_se"] == (True, False) and choices["stage2_kernel"] == (3, 5)
+    assert choices["stage2_blocks"] == (0, 1, 2) and "0" in choices["stage2_scales"]
+    assert [o.name for o in space.objectives] == ["val_accuracy", "params", "madds"]
+
+
 def test_progress_bar_counts_and_estimates():
     import time
 
