@@ -128,14 +128,25 @@ def device_table_for_the_space(path, size):
     the search space can produce at size x size: the search then runs offline on it."""
     import itertools
 
-    from keras_muxnet.cli.search import hypermodel
+    import keras_tuner
+
+    from keras_muxnet.cli.search import HEAD, STEM, WIDTHS, hypermodel
     from keras_muxnet.search.device_table import device_signature
-    from keras_muxnet.search.latency_check import random_specs
     from keras_muxnet.search.latency_table import INVOKE_KEY, LatencyTable, network_parts
+    from keras_muxnet.search.space import candidate_spec
 
     table = LatencyTable(str(path), conditions=device_signature("test phone", "benchmark_model 2.16"))
-    for _, spec in itertools.islice(random_specs(hypermodel(size), seed=0), 1000):
-        for part in network_parts(spec, size, classes=10):
+    space = hypermodel(size)
+    hp = keras_tuner.HyperParameters()
+    space.declare(hp)
+    # Every stage takes the same choices in a candidate and parts do not depend on repeats or
+    # on other stages (the widths are fixed), so one candidate per combination of a stage's
+    # choices covers every part of every stage.
+    choices = {p.name.split("_", 1)[1]: tuple(p.values) for p in hp.space}
+    for combination in itertools.product(*choices.values()):
+        values = {f"stage{stage}_{key}": value for stage in range(1, 5)
+                  for key, value in zip(choices, combination)}
+        for part in network_parts(candidate_spec(values, WIDTHS, STEM, HEAD), size, classes=10):
             table.record(part.key, 0.001 * len(part.key), 1000)  # any positive figure
     table.record(INVOKE_KEY, 0.001, 100)
     table.save()
