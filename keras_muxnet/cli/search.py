@@ -582,6 +582,7 @@ def plot_front(rows, targets, path, peer_rows=None):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     peers = list((peer_rows or {}).values())
     done = [r for r in rows if r["status"] == "COMPLETED"]
@@ -618,6 +619,8 @@ def plot_front(rows, targets, path, peer_rows=None):
                          c="tab:red", label="reference targets")
         if x_key == "latency_ms":  # the peers sit up to 20x further right than the front
             axis.set_xscale("log")
+            axis.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+            axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         axis.set_xlabel(labels[x_key], fontsize=8 if x_key == "latency_ms" else 10)
         axis.set_ylabel(labels[y_key])
         axis.grid(alpha=0.3)
