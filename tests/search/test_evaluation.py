@@ -40,6 +40,7 @@ def test_the_recipe_is_checked_and_decays_to_zero():
         ShortEvaluation().score(tiny_model(), *data(10), validation=data(10))
 
 
+@pytest.mark.slow
 def test_a_seed_repeats_exactly_and_batch_norm_is_recalibrated():
     x, y = data()
     validation = data(60, seed=1)
