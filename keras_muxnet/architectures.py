@@ -12,6 +12,7 @@ the spirit of timm's EfficientNet definitions, and decoded into `BlockArgs`:
   k      one kernel size, or several for a mixed-kernel depthwise conv (k3.5.7)
   x      spatial multiplexing scales of the kxk step (x-1.0.1): the step becomes a MuxConv2D
   nre    ReLU for this block (and its squeeze-excitation); default is the model's swish
+  nhs    hard-swish (x * relu6(x + 3) / 6, MobileNetV3's cheap swish) for this block
 
 Every string round-trips: `encode_block(decode_block(s))` gives back a canonical `s`, so any
 candidate of the architecture search can be printed as a variant definition and rebuilt.
@@ -22,7 +23,7 @@ import re
 from typing import Optional, Tuple
 
 BLOCK_TYPES = ("ds", "ir", "mux")
-ACTIVATIONS = {"re": "relu", "sw": "swish"}
+ACTIVATIONS = {"re": "relu", "sw": "swish", "hs": "hard_swish"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +103,7 @@ def encode_block(args):
         parts.append(f"l{_fmt(args.leave_out_ratio)}")
     if args.scales is not None:
         parts.append("x" + ".".join(map(str, args.scales)))
-    parts.append("nre" if args.activation == "relu" else "nsw")
+    parts.append("n" + {name: code for code, name in ACTIVATIONS.items()}[args.activation])
     return "_".join(parts)
 
 

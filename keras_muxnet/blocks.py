@@ -5,6 +5,7 @@ same in Keras 3 and tf_keras, tfmot can annotate it, and each weight has a name 
 keras.applications' `block2a_expand_conv` that the checkpoint converter relies on.
 """
 
+from keras_muxnet import activations  # noqa: F401  (hard_swish under tf_keras)
 from keras_muxnet._keras import LEGACY_KERAS, keras
 from keras_muxnet.layers import (ChannelShuffle, ChannelSplit, MixedDepthwiseConv2D, MuxConv2D,
                                  symmetric_padding)

@@ -1,13 +1,19 @@
-"""`keras-muxnet search`: tri-objective MUXNet search (accuracy, params, MAdds) with MOEADOracle.
+"""`keras-muxnet search`: hardware-aware MUXNet search (accuracy, TFLite latency, ...) with MOEADOracle.
 
-`keras-muxnet search [run]` trains each candidate briefly on scikit-learn's digits (no download)
-and writes DIR/trials.csv, DIR/trials.json and DIR/pareto.png; `keras-muxnet search benchmark`
+`keras-muxnet search [run]` scores each candidate by the seeded short evaluation
+(`search.evaluation`) on scikit-learn's digits (no download), with latency_ms from the per-part
+latency table (or `--latency exact`), beside a ladder of MobileNetV3 peers trained and timed the
+same way; it writes DIR/trials.csv, DIR/peers.csv, DIR/trials.json and DIR/pareto.png and says
+how many peers a searched MUXNet dominates. `keras-muxnet search eval-check --json OUT` measures
+how stable the short evaluation is (Kendall's tau of two seeds); `keras-muxnet search benchmark`
 compares our MOEA/D core with pymoo's on DTLZ1/DTLZ2/ZDT1 and writes DIR/front.csv;
 `keras-muxnet search latency-check --json OUT` checks the latency table's predictions against
 measured whole networks of the search space and MUXNet-xs/s/m/l.
 """
 
 import csv
+import dataclasses
+import json
 import os
 import time
 
@@ -15,36 +21,58 @@ from keras_muxnet._files import atomic_output, write_json
 from keras_muxnet.cli import _options
 
 WIDTHS, STEM, HEAD = (16, 24, 32, 48), 16, 128  # a MUXNet small enough for digits on 2 cores
-# Spatial multiplexing (-1, 0) or none (0); both depthwise: the plain grouped kxk convolution
-# ("none" in the full space) trains ~50x slower on CPU in TensorFlow (grouped conv gradients).
+# Spatial multiplexing (-1, 0) or a depthwise kxk ("0"); the mux blocks' 2-channel groups
+# ("none" in the full space) train ~50x slower on CPU in TensorFlow (grouped conv gradients).
 SCALES = ("0", "-1.0")
+# The choices that trade accuracy for latency, per stage: kernels capped at 5x5, stages
+# without normal blocks, ReLU / hard-swish / swish, SE on or off.
+KERNELS, NORMAL_BLOCKS, SQUEEZE_EXCITE = (3, 5), (0, 1, 2), (True, False)
+VALIDATION_FRACTION = 0.3  # 540 held-out digits: one image is 0.19 accuracy points
 PROJECT = "muxnet_digits"
 LATENCY_QUANTIZE = (None, "int8")
 REPORTED = ("val_accuracy", "params", "madds", "latency_ms")  # trials.csv columns (when measured)
-DEFAULT_OBJECTIVES = "val_accuracy,params,madds"
+DEFAULT_OBJECTIVES = "val_accuracy,latency_ms"
 
 
-def hypermodel(size, latency_table=None, objectives=DEFAULT_OBJECTIVES):
-    """The search space of `keras-muxnet search` (digits, 10 classes) at size x size."""
-    from keras_muxnet.search.space import MUXNetHyperModel
+def hypermodel(size, latency_table=None, objectives="val_accuracy,params,madds", evaluation=None, seed=0):
+    """The search space of `keras-muxnet search` (digits, 10 classes) at size x size (objectives
+    that need no latency table unless given)."""
+    from keras_muxnet.search.space import ACTIVATIONS, MUXNetHyperModel
 
     return MUXNetHyperModel(input_shape=(size, size, 3), classes=10, widths=WIDTHS,
-                            stem_filters=STEM, head_filters=HEAD, scales=SCALES,
+                            stem_filters=STEM, head_filters=HEAD, kernels=KERNELS,
+                            normal_blocks=NORMAL_BLOCKS, scales=SCALES, activations=ACTIVATIONS,
+                            squeeze_excite=SQUEEZE_EXCITE, evaluation=evaluation, seed=seed,
                             latency_table=latency_table, objectives=objectives.split(","))
+
+
+def short_evaluation(args):
+    """The `search.evaluation.ShortEvaluation` the options name."""
+    from keras_muxnet.search.evaluation import ShortEvaluation
+
+    return ShortEvaluation(epochs=args.epochs)
+
+
+def digits(size, seed=0):
+    """scikit-learn's digits at size x size with the search's held-out split."""
+    from keras_muxnet.training.digits import load_digits
+
+    return load_digits(size=size, validation_fraction=VALIDATION_FRACTION, seed=seed)
 
 
 def register(subparsers):
     parser = subparsers.add_parser("search", help="multi-objective MUXNet search (or its benchmark)",
                                    description=__doc__.split("\n")[0])
-    parser.add_argument("action", nargs="?", default="run", choices=("run", "benchmark", "latency-check"))
+    parser.add_argument("action", nargs="?", default="run",
+                        choices=("run", "benchmark", "latency-check", "eval-check"))
     parser.add_argument("--out", default="search_out", help="output folder")
     parser.add_argument("--seed", type=int, default=0)
     run = parser.add_argument_group("search (run)")
-    run.add_argument("--trials", type=int, default=12, help="candidates to train (default 12)")
-    run.add_argument("--population", type=int, default=6, help="MOEA/D population (default 6)")
-    run.add_argument("--neighbours", type=int, default=3, help="neighbourhood size (default 3)")
+    run.add_argument("--trials", type=int, default=8, help="candidates to train (default 8)")
+    run.add_argument("--population", type=int, default=4, help="MOEA/D population (default 4)")
+    run.add_argument("--neighbours", type=int, default=2, help="neighbourhood size (default 2)")
     run.add_argument("--theta", type=float, default=5.0, help="PBI penalty (default 5)")
-    run.add_argument("--epochs", type=int, default=2, help="training epochs per candidate (default 2)")
+    run.add_argument("--epochs", type=int, default=3, help="training epochs per candidate (default 3)")
     run.add_argument("--size", type=int, default=32, help="image side the digits are resized to "
                      "(and the networks' input size in latency-check)")
     run.add_argument("--objectives", default=DEFAULT_OBJECTIVES,
@@ -53,6 +81,13 @@ def register(subparsers):
     run.add_argument("--target", action="append", default=None, metavar="ACC,PARAMS,MADDS",
                      help="reference target (repeatable), one value per objective in their order, "
                           "e.g. 1.0,60000,2e6")
+    run.add_argument("--peers", default=None,
+                     help="MobileNetV3 peers drawn on the front, trained and timed the same way "
+                          "(comma list, 'none' for none; default MobileNetV3Small:0.75, "
+                          "MobileNetV3Small, MobileNetV3Large:0.75, MobileNetV3Large)")
+    run.add_argument("--target-like", default=None, metavar="PEER",
+                     help="use a peer's measured accuracy/latency/params/MAdds as a reference target, "
+                          "e.g. MobileNetV3Large or MobileNetV3Small:0.75")
     run.add_argument("--overwrite", action="store_true", help="start over instead of resuming")
     run.add_argument("--report-only", action="store_true",
                      help="write the table and figure of the search saved in --out, without searching")
@@ -77,14 +112,19 @@ def register(subparsers):
     _options.add_quantize(latency, modes=LATENCY_QUANTIZE,
                           help="time float32 (none, default) or int8 TFLite networks")
     latency.add_argument("--threads", type=int, default=1, help="LiteRT threads (default 1)")
-    latency.add_argument("--json", default=None, metavar="OUT", help="latency-check: the report")
+    latency.add_argument("--latency", choices=("table", "exact"), default="table",
+                         help="run: latency_ms from the per-part table (default) or exact: each "
+                              "candidate exported and timed whole (slower, no model error)")
+    latency.add_argument("--json", default=None, metavar="OUT", help="latency-check, eval-check: the report")
+    latency.add_argument("--candidates", type=int, default=10,
+                         help="eval-check: random candidates, each evaluated with two seeds (default 10)")
     latency.add_argument("--archs", type=int, default=20,
                          help="latency-check: random architectures besides MUXNet-xs/s/m/l (default 20)")
     parser.set_defaults(func=main)
 
 
 def main(args):
-    actions = {"benchmark": benchmark, "latency-check": latency_check}
+    actions = {"benchmark": benchmark, "latency-check": latency_check, "eval-check": eval_check}
     return actions.get(args.action, search)(args)
 
 
@@ -108,6 +148,18 @@ def latency_table(args):
     return LatencyTable(path, threads=args.threads, quantize=quantize)
 
 
+def latency_objective(args):
+    """What `latency_ms` reports: the lazily built table, or with --latency exact each
+    candidate exported and timed whole (`search.exact_latency`)."""
+    if args.latency == "exact":
+        from keras_muxnet.search.exact_latency import ExactLatency
+
+        if args.latency_table:
+            raise ValueError("--latency exact times each candidate whole; it takes no --latency-table")
+        return ExactLatency(threads=args.threads, quantize=_options.quantize(args))
+    return latency_table(args)
+
+
 def latency_check(args):
     from keras_muxnet.latency import machine
     from keras_muxnet.search import latency_check as checking
@@ -129,6 +181,42 @@ def latency_check(args):
           f"{report['parts_now_vs_table']:.2f}x their table time now (at that speed: median "
           f"|relative error| {report['median_abs_rel_error_at_current_speed']:.1%}); load average before/after "
           f"{report['load_average_before'][0]:.2f}/{report['load_average_after'][0]:.2f}; "
+          f"{report['seconds']:.0f} s -> {args.json}")
+    return 0
+
+
+# --- eval-check --------------------------------------------------------------------------------
+def eval_check(args):
+    """Random candidates of the search space, each scored with seeds SEED and SEED+1."""
+    from keras_muxnet.models import MUXNet
+    from keras_muxnet.search import evaluation
+    from keras_muxnet.search.latency_check import buildable, random_specs
+
+    if not args.json:
+        raise ValueError("eval-check writes its report to --json OUT; give the path")
+    if args.candidates < 3 or args.epochs < 1:
+        raise ValueError(f"--candidates must be at least 3 (Kendall's tau) and --epochs positive, "
+                         f"got {args.candidates} and {args.epochs}")
+    space = hypermodel(args.size)
+    shape = space.input_shape
+
+    def build(spec):
+        return MUXNet(spec, weights=None, input_shape=shape, classes=10, dropout_rate=0.0,
+                      drop_connect_rate=0.0)
+
+    candidates = [(name, spec) for name, spec, _ in buildable(random_specs(space, args.seed),
+                                                                args.candidates, build)]
+    data, recipe = digits(args.size), short_evaluation(args)
+    print(f"evaluating {len(candidates)} random candidates twice (seeds {args.seed}, {args.seed + 1}) "
+          f"on digits ({len(data[0][0])} train / {len(data[1][0])} held out at {args.size}x{args.size}), "
+          f"{recipe}; load average {os.getloadavg()[0]:.2f}")
+    report = evaluation.stability(build, candidates, data, recipe, seeds=(args.seed, args.seed + 1))
+    write_json(args.json, report, indent=1)
+    print(f"Kendall's tau {report['kendall_tau']:.3f}, median |difference| "
+          f"{report['median_abs_diff']:.2f} accuracy points (largest {report['max_abs_diff']:.2f}; "
+          f"accuracies span {report['accuracy_range_points']:.1f} points) over {report['n_candidates']} "
+          f"candidates; {report['median_seconds_per_evaluation']:.0f} s per evaluation; load average "
+          f"before/after {report['load_average_before'][0]:.2f}/{report['load_average_after'][0]:.2f}; "
           f"{report['seconds']:.0f} s -> {args.json}")
     return 0
 
@@ -240,8 +328,21 @@ def _format_metric(name, value):
     return f"{int(value):,} {'MAdds' if name == 'madds' else name}"
 
 
+def progress_bar(done, total, start, width=20):
+    """'[#####---------------]  5/20  1:02 elapsed, ~3:06 left' (a line per step, log-friendly)."""
+    elapsed = time.perf_counter() - start
+    filled = int(round(width * done / max(total, 1)))
+    left = elapsed / done * (total - done) if done else None
+
+    def clock(seconds):
+        return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
+
+    return (f"[{'#' * filled}{'-' * (width - filled)}] {done:>{len(str(total))}}/{total}  "
+            f"{clock(elapsed)} elapsed" + (f", ~{clock(left)} left" if left is not None else ""))
+
+
 def make_tuner(directory, trials, population, neighbours, theta, targets, size, seed, overwrite,
-               project_name=None, objectives=DEFAULT_OBJECTIVES, latency_table=None):
+               project_name=None, objectives=DEFAULT_OBJECTIVES, latency_table=None, evaluation=None):
     """A Keras-Tuner Tuner over the MUXNet space (small widths for digits) with MOEADOracle."""
     import keras_tuner
 
@@ -254,10 +355,13 @@ def make_tuner(directory, trials, population, neighbours, theta, targets, size, 
             hp = trial.hyperparameters
             return self.hypermodel.fit(hp, self.hypermodel.build(hp), *args, **kwargs)
 
+        started = time.perf_counter()
+
         def on_trial_end(self, trial):
             super().on_trial_end(trial)
             stored = self.oracle.get_trial(trial.trial_id)
             done = sum(t.status in ("COMPLETED", "FAILED") for t in self.oracle.trials.values())
+            print(progress_bar(done, trials, self.started), end="  ")
             if stored.status == "COMPLETED":
                 m = stored.metrics
                 shown = [n for n in REPORTED if m.exists(n)]
@@ -268,7 +372,7 @@ def make_tuner(directory, trials, population, neighbours, theta, targets, size, 
                 print(f"trial {done}/{trials}: {stored.status} "
                       f"({errors[-1].strip() if errors else 'no message'})", flush=True)
 
-    space = hypermodel(size, latency_table, objectives)
+    space = hypermodel(size, latency_table, objectives, evaluation=evaluation, seed=seed)
     oracle = MOEADOracle(space.objectives, max_trials=trials, reference_points=targets,
                          population_size=population, neighbourhood_size=neighbours, theta=theta,
                          seed=seed + 1, max_consecutive_failed_trials=max(5, trials // 2))
@@ -277,52 +381,154 @@ def make_tuner(directory, trials, population, neighbours, theta, targets, size, 
 
 
 def search(args):
+    from keras_muxnet.search import mobilenet_ladder as ladder
     from keras_muxnet.search.space import named_objectives
 
     if args.trials < 1 or args.epochs < 1 or args.size < 8:
         raise ValueError("--trials and --epochs must be positive and --size at least 8")
     names = [o.name for o in named_objectives(args.objectives)]
-    targets = [parse_target(t, names) for t in args.target] if args.target else None
+    targets = [parse_target(t, names) for t in args.target] if args.target else []
+    peers = () if (args.peers or "").strip().lower() == "none" else ladder.parse_ladder(args.peers or ladder.LADDER)
+    target_like = ladder.parse_peer(args.target_like) if args.target_like else None
+    if target_like is not None and target_like not in peers:
+        peers += (target_like,)
+    if peers and args.size < ladder.MIN_SIZE:
+        raise ValueError(f"the MobileNetV3 peers need --size {ladder.MIN_SIZE} or more (got {args.size}); "
+                         f"use a larger size or --peers none")
     if args.report_only:
         if args.overwrite:
             raise ValueError("--report-only reads the saved search; it cannot go with --overwrite")
         if not os.path.exists(os.path.join(args.out, "tuner", PROJECT, "oracle.json")):
             raise ValueError(f"no saved search in {args.out} to report on")
     os.makedirs(args.out, exist_ok=True)
-    table = latency_table(args) if "latency_ms" in names else None
+    table = None
+    if "latency_ms" in names or peers:
+        table = latency_objective(args)
+        if peers and getattr(table, "offline", False):
+            raise ValueError(f"the latency table {table.path} is another device's (offline), but the "
+                             f"MobileNetV3 peers are timed here: give --peers none with a device table")
+    recipe, start = short_evaluation(args), time.perf_counter()
+    data = None if args.report_only else digits(args.size, seed=args.seed)
+    peer_rows = {}
+    if peers:
+        peer_rows = measured_peers(peers, data, recipe, args, table)
+        if target_like is not None:
+            targets.append({n: peer_rows[target_like.name][n] for n in names})
+            print(f"target like {target_like.name}: " + ", ".join(
+                _format_metric(n, v) for n, v in targets[-1].items()))
     tuner = make_tuner(os.path.join(args.out, "tuner"), args.trials, args.population, args.neighbours,
-                       args.theta, targets, args.size, args.seed, args.overwrite,
-                       objectives=",".join(names), latency_table=table)
-    if args.report_only:
-        return _report(tuner, args.out, targets)
-    from keras_muxnet.training.digits import load_digits
-
-    (x, y), validation = load_digits(size=args.size, seed=args.seed)
-    print(f"searching {args.trials} MUXNet candidates on scikit-learn digits "
-          f"({len(x)} train / {len(validation[0])} validation images at {args.size}x{args.size}), "
-          f"{args.epochs} epochs each; objectives {', '.join(names)}; "
-          f"targets: {targets or 'none (uniform directions)'}")
-    start = time.perf_counter()
-    tuner.search(x, y, validation_data=validation, epochs=args.epochs, batch_size=64, verbose=0)
-    print(f"search finished in {time.perf_counter() - start:.0f} s")
-    return _report(tuner, args.out, targets)
+                       args.theta, targets or None, args.size, args.seed, args.overwrite,
+                       objectives=",".join(names), latency_table=table
+                       if "latency_ms" in names else None, evaluation=recipe)
+    if not args.report_only:
+        (x, y), validation = data
+        print(f"searching {args.trials} MUXNet candidates on scikit-learn digits "
+              f"({len(x)} train / {len(validation[0])} held out at {args.size}x{args.size}), {recipe}; "
+              f"objectives {', '.join(names)}; targets: {targets or 'none (uniform directions)'}; "
+              f"load average {os.getloadavg()[0]:.2f}")
+        tuner.search(x, y, validation_data=validation, verbose=0)
+        print(f"search finished in {time.perf_counter() - start:.0f} s (with the peers)")
+    return _report(tuner, args, targets or None, peer_rows, table, start)
 
 
-def _report(tuner, out, targets):
-    rows = write_results(tuner, out, targets)
+def measured_peers(peers, data, recipe, args, table):
+    """{name: row} of the MobileNetV3 peers: trained by the same short evaluation, timed whole
+    through the same converter and LiteRT settings as the table; saved in OUT/peers.json and
+    reused while the recipe, size and seed are the same."""
+    from keras_muxnet.search import mobilenet_ladder as ladder
+
+    path = os.path.join(args.out, "peers.json")
+    key = {"size": args.size, "seed": args.seed, "recipe": str(recipe), "signature": table.signature}
+    saved = {}
+    if os.path.exists(path):
+        with open(path) as stream:
+            stored = json.load(stream)
+        if stored.get("key") == key:
+            saved = stored["peers"]
+    todo = [p for p in peers if p.name not in saved]
+    if todo and data is None:
+        raise ValueError(f"no saved results for peer(s) {[p.name for p in todo]} in {path} to report on")
+    if todo:
+        start = time.perf_counter()
+        print(f"training the MobileNetV3 peers {', '.join(p.name for p in todo)} with the same short "
+              f"evaluation; load average {os.getloadavg()[0]:.2f}")
+
+        def log(done, total, name, row):
+            print(progress_bar(done, total, start) + f"  peer {name}: accuracy {row['val_accuracy']:.3f}, "
+                  f"{row['params']:,} params, {row['madds']:,} MAdds ({row['seconds']:.0f} s)", flush=True)
+
+        rows = ladder.evaluate(todo, data, recipe, (args.size, args.size, 3), 10, seed=args.seed, log=log)
+        times, conditions = ladder.time_exactly(
+            {p.name: lambda p=p: p.build((args.size, args.size, 3), 10) for p in todo},
+            table.quantize, table.signature["threads"])
+        for name, row in rows.items():
+            row["latency_ms"] = times[name]
+            row["timing"] = conditions
+        saved.update(rows)
+        write_json(path, {"key": key, "peers": saved}, indent=1)
+    return {p.name: saved[p.name] for p in peers}
+
+
+def time_front(tuner, rows, peer_rows, table, size):
+    """Time the front's MUXNets whole, interleaved with the peers (the same converter, LiteRT,
+    thread count and rounds): `latency_ms_measured` of the front rows and the peers' `latency_ms`
+    (measured again beside them, so a change of the machine's speed hits both alike)."""
+    from keras_muxnet.models import MUXNet
+    from keras_muxnet.search import mobilenet_ladder as ladder
+
+    front = [r for r in rows if r["pareto_rank"] is not None and r["status"] == "COMPLETED"]
+    builders = {}
+    for row in front:
+        spec = tuner.hypermodel.spec(tuner.oracle.trials[row["trial_id"]].hyperparameters)
+        builders[f"trial {row['trial_id']}"] = lambda spec=spec: MUXNet(
+            spec, weights=None, input_shape=(size, size, 3), classes=10)
+    for name, peer in peer_rows.items():
+        builders[name] = lambda name=name: ladder.parse_peer(name).build((size, size, 3), 10)
+    print(f"timing the {len(front)} front MUXNets and {len(peer_rows)} peers whole, interleaved "
+          f"({table.quantize or 'float32'}, {table.signature['threads']} thread(s)); load average "
+          f"{os.getloadavg()[0]:.2f}")
+    times, conditions = ladder.time_exactly(builders, table.quantize, table.signature["threads"])
+    for row in front:
+        row["latency_ms_measured"] = times[f"trial {row['trial_id']}"]
+    for name, row in peer_rows.items():
+        row["latency_ms_alone"], row["latency_ms"], row["timing"] = row["latency_ms"], times[name], conditions
+    return conditions
+
+
+def _report(tuner, args, targets, peer_rows, table, start):
+    from keras_muxnet.search import mobilenet_ladder as ladder
+
+    out = args.out
+    rows = trial_rows(tuner)
+    if peer_rows:
+        time_front(tuner, rows, peer_rows, table, args.size)
+        front = [r for r in rows if r.get("latency_ms_measured") is not None]
+        for peer in peer_rows.values():
+            beating = ladder.dominated(peer, front, latency="latency_ms_measured")
+            peer["dominated_by"] = " ".join(f"trial {r['trial_id']}" for r in beating) or None
+    write_results(rows, out, targets, peer_rows)
     pareto = [r for r in rows if r["pareto_rank"] is not None]
     print(f"{len(rows)} trials, {len(pareto)} on the Pareto front:")
     for row in sorted(pareto, key=lambda r: r["pareto_rank"]):
+        measured = row.get("latency_ms_measured")
         print(f"  #{row['pareto_rank']} trial {row['trial_id']}: " + ", ".join(
-            _format_metric(n, row[n]) for n in REPORTED if row.get(n) is not None))
-    print(f"wrote {os.path.join(out, 'trials.csv')}, trials.json and pareto.png")
+            _format_metric(n, row[n]) for n in REPORTED if row.get(n) is not None)
+            + (f" (measured whole: {measured:.3f} ms)" if measured is not None else ""))
+    if peer_rows:
+        beaten = [p for p in peer_rows.values() if p["dominated_by"]]
+        print(f"MobileNetV3 peers (measured whole beside the front): {len(beaten)} of {len(peer_rows)} "
+              f"dominated by a searched MUXNet (accuracy >= and latency <= the peer's)")
+        for name, p in peer_rows.items():
+            print(f"  {name}: accuracy {p['val_accuracy']:.3f}, {p['latency_ms']:.3f} ms, "
+                  f"{p['params']:,} params, {p['madds']:,} MAdds: "
+                  + (f"dominated by {p['dominated_by']}" if p["dominated_by"] else "not dominated"))
+    print(f"{time.perf_counter() - start:.0f} s in all; load average {os.getloadavg()[0]:.2f}; wrote "
+          f"{os.path.join(out, 'trials.csv')}, " + ("peers.csv, " if peer_rows else "") + "trials.json and pareto.png")
     return 0
 
 
-def write_results(tuner, out, targets):
-    """DIR/trials.csv, DIR/trials.json (with each candidate's spec) and DIR/pareto.png."""
-    from keras_muxnet.search.space import candidate_spec
-
+def trial_rows(tuner):
+    """One row per trial: status, Pareto rank, the reported metrics and the candidate's blocks."""
     oracle = tuner.oracle
     best = oracle.get_best_trials(len(oracle.trials))
     rank = {t.trial_id: i + 1 for i, t in enumerate(best)}
@@ -333,17 +539,32 @@ def write_results(tuner, out, targets):
         for name in REPORTED:
             value = trial.metrics.get_best_value(name) if trial.metrics.exists(name) else None
             row[name] = None if value is None else (int(value) if name in ("params", "madds") else value)
-        spec = candidate_spec(trial.hyperparameters.values, WIDTHS, STEM, HEAD,
-                              name=f"muxnet_digits_{trial_id}")
+        spec = dataclasses.replace(tuner.hypermodel.spec(trial.hyperparameters), name=f"muxnet_digits_{trial_id}")
         row["blocks"] = " | ".join(" ".join(stage) for stage in spec.stages)
         row["spec"] = spec.describe()
         row["hyperparameters"] = trial.hyperparameters.values
         rows.append(row)
-    columns = ["trial_id", "status", "pareto_rank", *REPORTED, "blocks"]
+    return rows
+
+
+PEER_COLUMNS = ("model", "val_accuracy", "latency_ms", "params", "madds", "latency_ms_alone", "dominated_by")
+
+
+def write_results(rows, out, targets, peer_rows=None):
+    """DIR/trials.csv, DIR/peers.csv, DIR/trials.json (with each candidate's spec) and DIR/pareto.png.
+    (`rows` may also be a tuner, whose trials are then read.)"""
+    if not isinstance(rows, list):
+        rows = trial_rows(rows)
+    peer_rows = peer_rows or {}
+    columns = ["trial_id", "status", "pareto_rank", *REPORTED, "latency_ms_measured", "blocks"]
     with atomic_output(os.path.join(out, "trials.csv")) as tmp, open(tmp, "w", newline="") as stream:
         _csv(stream, rows, columns)
-    write_json(os.path.join(out, "trials.json"), {"targets": targets, "trials": rows}, indent=1)
-    plot_front(rows, targets, os.path.join(out, "pareto.png"))
+    if peer_rows:
+        with atomic_output(os.path.join(out, "peers.csv")) as tmp, open(tmp, "w", newline="") as stream:
+            _csv(stream, list(peer_rows.values()), PEER_COLUMNS)
+    write_json(os.path.join(out, "trials.json"), {"targets": targets, "trials": rows,
+                                                  "peers": peer_rows}, indent=1)
+    plot_front(rows, targets, os.path.join(out, "pareto.png"), peer_rows)
     return rows
 
 
@@ -353,37 +574,60 @@ def _csv(stream, rows, columns):
     writer.writerows(rows)
 
 
-def plot_front(rows, targets, path):
+def plot_front(rows, targets, path, peer_rows=None):
     """Accuracy vs each cost (latency when measured, params, MAdds; params vs MAdds to fill three
-    panels); Pareto trials and targets marked."""
+    panels); Pareto trials, targets and the MobileNetV3 peers marked. On the latency panel the
+    candidates sit at their predicted latency, the front and the peers at their measured one."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
+    peers = list((peer_rows or {}).values())
     done = [r for r in rows if r["status"] == "COMPLETED"]
     front = [r for r in done if r["pareto_rank"] is not None]
-    costs = [n for n in ("latency_ms", "params", "madds") if any(r.get(n) is not None for r in done)]
+    costs = [n for n in ("latency_ms", "params", "madds") if any(r.get(n) is not None for r in done + peers)]
     pairs = ([(cost, "val_accuracy") for cost in costs] + [("params", "madds")])[:3]
     labels = {"params": "parameters", "madds": "multiply-adds", "val_accuracy": "validation accuracy",
-              "latency_ms": "predicted TFLite latency (ms)"}
-    figure, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+              "latency_ms": "TFLite latency (ms): candidates predicted, front and peers measured"}
+    figure, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+
+    def value(row, key):
+        if key == "latency_ms" and row.get("latency_ms_measured") is not None:
+            return row["latency_ms_measured"]
+        return row.get(key)
+
     for axis, (x_key, y_key) in zip(axes, pairs):
-        axis.scatter([r[x_key] for r in done], [r[y_key] for r in done], c="lightgray",
+        shown = [r for r in done if value(r, x_key) is not None]
+        axis.scatter([value(r, x_key) for r in shown], [r[y_key] for r in shown], c="lightgray",
                      edgecolors="gray", label="candidates")
-        axis.scatter([r[x_key] for r in front], [r[y_key] for r in front], c="tab:blue",
-                     label="Pareto front")
-        for r in front:
-            axis.annotate(r["trial_id"], (r[x_key], r[y_key]), fontsize=7, xytext=(3, 3),
+        shown = [r for r in front if value(r, x_key) is not None]
+        axis.scatter([value(r, x_key) for r in shown], [r[y_key] for r in shown], c="tab:blue",
+                     label="Pareto front (MUXNet)")
+        for r in shown:
+            axis.annotate(r["trial_id"], (value(r, x_key), r[y_key]), fontsize=7, xytext=(3, 3),
                           textcoords="offset points")
+        if peers:
+            axis.scatter([p[x_key] for p in peers], [p[y_key] for p in peers], marker="^", s=70,
+                         c="tab:orange", edgecolors="black", label="MobileNetV3 peers")
+            for p in peers:
+                axis.annotate(p["model"].replace("MobileNetV3", "V3"), (p[x_key], p[y_key]), fontsize=7,
+                              xytext=(3, -9), textcoords="offset points")
         if targets and all(x_key in t and y_key in t for t in targets):
             axis.scatter([t[x_key] for t in targets], [t[y_key] for t in targets], marker="*", s=200,
                          c="tab:red", label="reference targets")
-        axis.set_xlabel(labels[x_key])
+        if x_key == "latency_ms":  # the peers sit up to 20x further right than the front
+            axis.set_xscale("log")
+            axis.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+            axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        axis.set_xlabel(labels[x_key], fontsize=8 if x_key == "latency_ms" else 10)
         axis.set_ylabel(labels[y_key])
         axis.grid(alpha=0.3)
-    axes[0].legend(loc="lower right")
-    figure.suptitle(f"MUXNet search on digits: {len(done)} candidates, {len(front)} non-dominated")
+    axes[0].legend(loc="best", fontsize=8)
+    figure.suptitle(f"MUXNet search on digits: {len(done)} candidates, {len(front)} non-dominated"
+                    + (f"; {sum(bool(p.get('dominated_by')) for p in peers)} of {len(peers)} MobileNetV3 "
+                       f"peers dominated" if peers else ""))
     figure.tight_layout()
     with atomic_output(path, suffix=".png") as tmp:
         figure.savefig(tmp, format="png", dpi=110)

@@ -40,7 +40,7 @@ def random_specs(hypermodel, seed=0):
         index += 1
 
 
-def _buildable(entries, count, build):
+def buildable(entries, count, build):
     """(name, spec, model) of the first `count` entries that build: a spatial-multiplexing
     choice may not fit a width (see space.SCALES)."""
     built, limit = 0, 20 * count
@@ -77,7 +77,7 @@ def check(table, hypermodel, archs=20, seed=0, variants=VARIANTS, rounds=5, min_
     def build(spec):
         return MUXNet(spec, weights=None, input_shape=hypermodel.input_shape, classes=classes)
 
-    entries = [*_buildable(random_specs(hypermodel, seed), archs, build),
+    entries = [*buildable(random_specs(hypermodel, seed), archs, build),
                *((name, architectures.get_spec(name), None) for name in variants)]
     load_before, start, rows, runners = os.getloadavg(), time.perf_counter(), [], {}
     for index, (name, spec, model) in enumerate(entries, start=1):

@@ -54,6 +54,47 @@ def test_latency_check_needs_its_report_path(tmp_path, capsys):
     assert "--archs must be at least 2" in capsys.readouterr().err
 
 
+def test_peers_and_eval_check_options_are_checked(tmp_path, capsys):
+    assert main(["search", "--target-like", "ResNet50", "--out", str(tmp_path)]) == 2
+    assert "cannot build 'ResNet50' as a peer: the ladder has MobileNetV3Small" in capsys.readouterr().err
+    assert main(["search", "--peers", "MobileNetV3Small:x", "--out", str(tmp_path)]) == 2
+    assert "width of peer 'MobileNetV3Small:x' is not a number" in capsys.readouterr().err
+    assert main(["search", "--size", "16", "--out", str(tmp_path)]) == 2
+    assert "the MobileNetV3 peers need --size 32 or more (got 16)" in capsys.readouterr().err
+    assert main(["search", "eval-check", "--out", str(tmp_path)]) == 2
+    assert "--json OUT" in capsys.readouterr().err
+    assert main(["search", "eval-check", "--json", str(tmp_path / "e.json"), "--candidates", "2"]) == 2
+    assert "--candidates must be at least 3" in capsys.readouterr().err
+    assert main(["search", "--latency", "exact", "--latency-table", str(tmp_path / "t.json"),
+                 "--out", str(tmp_path)]) == 2
+    assert "--latency exact times each candidate whole; it takes no --latency-table" in capsys.readouterr().err
+
+
+def test_the_commands_space_is_the_extended_one_and_needs_no_table():
+    import keras_tuner
+
+    from keras_muxnet.cli.search import hypermodel
+
+    space = hypermodel(32)  # as eval-check and latency-check build it
+    hp = keras_tuner.HyperParameters()
+    space.declare(hp)
+    choices = {p.name: tuple(p.values) for p in hp.space}
+    assert choices["stage2_activation"] == ("relu", "hard_swish", "swish")
+    assert choices["stage2_se"] == (True, False) and choices["stage2_kernel"] == (3, 5)
+    assert choices["stage2_blocks"] == (0, 1, 2) and "0" in choices["stage2_scales"]
+    assert [o.name for o in space.objectives] == ["val_accuracy", "params", "madds"]
+
+
+def test_progress_bar_counts_and_estimates():
+    import time
+
+    from keras_muxnet.cli.search import progress_bar
+
+    line = progress_bar(5, 20, time.perf_counter() - 62)
+    assert line.startswith("[#####" + "-" * 15 + "]  5/20  1:02 elapsed, ~3:0")
+    assert "left" not in progress_bar(0, 4, time.perf_counter())
+
+
 def test_report_only_needs_a_saved_search(tmp_path, capsys):
     assert main(["search", "--out", str(tmp_path), "--report-only"]) == 2
     assert "no saved search in" in capsys.readouterr().err
@@ -87,14 +128,25 @@ def device_table_for_the_space(path, size):
     the search space can produce at size x size: the search then runs offline on it."""
     import itertools
 
-    from keras_muxnet.cli.search import hypermodel
+    import keras_tuner
+
+    from keras_muxnet.cli.search import HEAD, STEM, WIDTHS, hypermodel
     from keras_muxnet.search.device_table import device_signature
-    from keras_muxnet.search.latency_check import random_specs
     from keras_muxnet.search.latency_table import INVOKE_KEY, LatencyTable, network_parts
+    from keras_muxnet.search.space import candidate_spec
 
     table = LatencyTable(str(path), conditions=device_signature("test phone", "benchmark_model 2.16"))
-    for _, spec in itertools.islice(random_specs(hypermodel(size), seed=0), 1000):
-        for part in network_parts(spec, size, classes=10):
+    space = hypermodel(size)
+    hp = keras_tuner.HyperParameters()
+    space.declare(hp)
+    # Every stage takes the same choices in a candidate and parts do not depend on repeats or
+    # on other stages (the widths are fixed), so one candidate per combination of a stage's
+    # choices covers every part of every stage.
+    choices = {p.name.split("_", 1)[1]: tuple(p.values) for p in hp.space}
+    for combination in itertools.product(*choices.values()):
+        values = {f"stage{stage}_{key}": value for stage in range(1, 5)
+                  for key, value in zip(choices, combination)}
+        for part in network_parts(candidate_spec(values, WIDTHS, STEM, HEAD), size, classes=10):
             table.record(part.key, 0.001 * len(part.key), 1000)  # any positive figure
     table.record(INVOKE_KEY, 0.001, 100)
     table.save()
@@ -133,3 +185,28 @@ def test_a_device_table_is_used_in_its_own_mode(tmp_path, capsys):
     assert main(["search", "--objectives", "val_accuracy,latency_ms", "--quantize", "int8",
                  "--latency-table", str(tmp_path / "phone.json"), "--out", str(tmp_path)]) == 2
     assert "holds float32 figures with 1 thread(s); give --quantize none" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # matplotlib's import and figure: seconds on a loaded machine
+def test_results_carry_the_peers_and_the_measured_front(tmp_path):
+    from keras_muxnet.cli.search import write_results
+
+    rows = [{"trial_id": str(i), "status": "COMPLETED", "pareto_rank": rank, "val_accuracy": acc,
+             "params": 1000 * (i + 1), "madds": 5000 * (i + 1), "latency_ms": 0.1 * (i + 1),
+             "latency_ms_measured": measured, "blocks": "ds_r1_k3_s1_e1_c8_se0.25_nre"}
+            for i, (rank, acc, measured) in enumerate([(1, 0.97, 0.11), (None, 0.9, None), (2, 0.95, 0.05)])]
+    peers = {"MobileNetV3Small": {"model": "MobileNetV3Small", "val_accuracy": 0.96, "latency_ms": 0.2,
+                                  "params": 10 ** 6, "madds": 2 * 10 ** 6, "latency_ms_alone": 0.21,
+                                  "dominated_by": "trial 0"}}
+    write_results(rows, str(tmp_path), None, peers)
+    with open(tmp_path / "trials.csv") as stream:
+        trials = list(csv.DictReader(stream))
+    with open(tmp_path / "peers.csv") as stream:
+        peer_rows = list(csv.DictReader(stream))
+    assert {"val_accuracy", "latency_ms", "params", "madds", "latency_ms_measured"} <= set(trials[0])
+    assert [t["latency_ms_measured"] for t in trials] == ["0.11", "", "0.05"]
+    assert {"val_accuracy", "latency_ms", "params", "madds", "dominated_by"} <= set(peer_rows[0])
+    assert peer_rows[0]["model"] == "MobileNetV3Small" and peer_rows[0]["dominated_by"] == "trial 0"
+    saved = json.loads((tmp_path / "trials.json").read_text())
+    assert saved["peers"]["MobileNetV3Small"]["latency_ms"] == 0.2
+    assert (tmp_path / "pareto.png").stat().st_size > 0

@@ -6,7 +6,8 @@ from keras_muxnet import profiler
 from keras_muxnet.architectures import MUXNetSpec, decode_block
 from keras_muxnet.models import MUXNet
 from keras_muxnet.search.latency_table import INVOKE_KEY, LatencyTable, network_parts
-from keras_muxnet.search.space import MUXNetHyperModel, candidate_spec, named_objectives
+from keras_muxnet.search.space import (ACTIVATIONS, CAPPED_KERNELS, MUXNetHyperModel, candidate_spec,
+                                       named_objectives)
 
 SMALL = dict(widths=(16, 24, 32, 48), stem_filters=16, head_filters=64)
 
@@ -97,3 +98,50 @@ def test_unbuildable_candidate_fails_its_trial_with_the_reason():
 def test_space_needs_four_stages():
     with pytest.raises(ValueError, match="four searched stages"):
         MUXNetHyperModel(widths=(16, 24, 32))
+
+
+def extended_values(activation="hard_swish", se=False, scales="0", blocks=1, kernel=5):
+    out = values(kernel=kernel, expand=3, blocks=blocks, scales=scales)
+    for stage in range(1, 5):
+        out.update({f"stage{stage}_activation": activation, f"stage{stage}_se": se})
+    return out
+
+
+def test_extended_choices_reach_the_spec_and_round_trip():
+    hypermodel = MUXNetHyperModel(kernels=CAPPED_KERNELS, normal_blocks=(0, 1), scales=("0", "-1.0"),
+                                  activations=ACTIVATIONS, squeeze_excite=(True, False), **SMALL)
+    hp = keras_tuner.HyperParameters()
+    hypermodel.declare(hp)
+    assert hp.space[0].name == "stage1_kernel" and tuple(hp.space[0].values) == (3, 5)
+    assert {p.name for p in hp.space} >= {"stage3_activation", "stage4_se", "stage2_blocks"}
+    spec = candidate_spec(extended_values(blocks=0), **SMALL)
+    assert all(len(stage) == 1 for stage in spec.stages[1:])  # reduction blocks only
+    spec = candidate_spec(extended_values(), **SMALL)
+    blocks = [args for _, args, _ in spec.blocks()][1:]
+    assert {b.activation for b in blocks} == {"hard_swish"} and {b.se_ratio for b in blocks} == {0.0}
+    assert {b.scales for b in blocks if b.block_type == "mux"} == {(0,)}  # depthwise, no 2-channel groups
+    assert "_nhs" in spec.stages[1][1]
+    assert eval(spec.describe(), {"MUXNetSpec": MUXNetSpec}).stages == spec.stages
+    with pytest.raises(ValueError, match=r"invalid activation choice\(s\) \['gelu'\]; choose from"):
+        MUXNetHyperModel(activations=("relu", "gelu"), **SMALL)
+    with pytest.raises(ValueError, match=r"invalid kernel choice\(s\) \[4\]"):
+        MUXNetHyperModel(kernels=(3, 4), **SMALL)
+    with pytest.raises(ValueError, match="at least one se choice"):
+        MUXNetHyperModel(squeeze_excite=(), **SMALL)
+
+
+@pytest.mark.slow
+@pytest.mark.both_modes
+def test_extended_candidate_exports_exactly_with_hard_swish():
+    from keras_muxnet.export import runtime, tflite
+
+    spec = candidate_spec(extended_values(), widths=(8, 16, 16, 24), stem_filters=8, head_filters=32)
+    mixed = candidate_spec(extended_values(activation="relu", se=True, scales="-1.0", kernel=3),
+                           widths=(8, 16, 16, 24), stem_filters=8, head_filters=32)
+    spec = MUXNetSpec(name="extended", stages=spec.stages[:3] + mixed.stages[3:], stem_filters=8,
+                      head_filters=32, published=False)
+    model = MUXNet(spec, weights=None, input_shape=(32, 32, 3), classes=4)
+    exported = runtime.TFLiteModel(tflite.convert(model))
+    assert "HARD_SWISH" in exported.ops()
+    x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(exported(x), np.asarray(model(x)), atol=1e-5)
