@@ -23,6 +23,7 @@ import tensorflow as tf
 from keras_muxnet._keras import keras
 from keras_muxnet.detection import evaluation
 from keras_muxnet.training import schedules
+from keras_muxnet.training.batch_norm import recalibrate_batch_norm
 
 
 def make_dataset(model, images, boxes, labels, batch_size, shuffle=False, seed=0):
@@ -38,37 +39,6 @@ def make_dataset(model, images, boxes, labels, batch_size, shuffle=False, seed=0
     return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-RECALIBRATION_BATCHES = 20
-
-
-def recalibrate_batch_norm(model, dataset, batches=RECALIBRATION_BATCHES):
-    """Set every BatchNorm's moving mean and variance to the average of its batch statistics
-    over `batches` batches of `dataset` ((images, ...) pairs), the weights fixed.
-
-    Batch k (from 0) enters with momentum k / (k + 1), so after n batches each average is the
-    plain mean of the n batch values. Runs eagerly; returns the number of batches used.
-    """
-    norms = list(_batch_norms(model))
-    saved = [layer.momentum for layer in norms]
-    count = 0
-    try:
-        for batch in dataset.take(batches):
-            for layer in norms:
-                layer.momentum = count / (count + 1.0)
-            model(batch[0] if isinstance(batch, (tuple, list)) else batch, training=True)
-            count += 1
-    finally:
-        for layer, momentum in zip(norms, saved):
-            layer.momentum = momentum
-    return count
-
-
-def _batch_norms(layer):
-    for sub in getattr(layer, "layers", ()):
-        if isinstance(sub, keras.layers.BatchNormalization):
-            yield sub
-        else:
-            yield from _batch_norms(sub)
 
 
 def evaluate(model, images, boxes, labels, batch_size=32):

@@ -12,7 +12,7 @@ what this evaluation does about each:
   is a new graph: tracing is most of a short evaluation's time on CPU;
 * BatchNorm averages that lag the weights after a few dozen steps (the same candidate scored
   0.714 and 0.375 in two runs with them): they are recomputed with the final weights over
-  training batches (`detection.fitting.recalibrate_batch_norm`) before scoring;
+  training batches (`training.batch_norm.recalibrate_batch_norm`) before scoring;
 * dropout and drop-connect: off (they add noise and need epochs this budget does not have);
 * the score: the accuracy of the final weights on the whole held-out split, not the best epoch
   (a maximum over noisy epochs is biased upwards by the noise).
@@ -77,7 +77,7 @@ class ShortEvaluation:
         held-out (images, labels) after the BatchNorm recalibration."""
         import tensorflow as tf
 
-        from keras_muxnet.detection.fitting import recalibrate_batch_norm
+        from keras_muxnet.training.batch_norm import recalibrate_batch_norm
 
         x_val, y_val = validation
         if len(x) < self.batch_size or len(x_val) < 1:
