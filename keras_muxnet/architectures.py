@@ -139,6 +139,10 @@ class MUXNetSpec:
                     letter += 1
         return out
 
+    def blocks_line(self):
+        """The stages' block strings on one line, stages apart by " | " (for tables and keys)."""
+        return " | ".join(" ".join(stage) for stage in self.stages)
+
     def describe(self):
         """The definition as Python source, so a searched candidate can be saved and rebuilt."""
         stages = ",\n".join("        (" + ", ".join(repr(b) for b in stage) + ",)" for stage in self.stages)

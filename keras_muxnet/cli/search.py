@@ -540,7 +540,7 @@ def trial_rows(tuner):
             value = trial.metrics.get_best_value(name) if trial.metrics.exists(name) else None
             row[name] = None if value is None else (int(value) if name in ("params", "madds") else value)
         spec = dataclasses.replace(tuner.hypermodel.spec(trial.hyperparameters), name=f"muxnet_digits_{trial_id}")
-        row["blocks"] = " | ".join(" ".join(stage) for stage in spec.stages)
+        row["blocks"] = spec.blocks_line()
         row["spec"] = spec.describe()
         row["hyperparameters"] = trial.hyperparameters.values
         rows.append(row)

@@ -133,7 +133,7 @@ def stability(build, candidates, data, evaluation, seeds=(0, 1), log=print):
     (x, y), validation = data
     rows, load_before, start = [], os.getloadavg(), time.perf_counter()
     for index, (name, spec) in enumerate(candidates, start=1):
-        row = {"name": name, "blocks": " | ".join(" ".join(stage) for stage in spec.stages)}
+        row = {"name": name, "blocks": spec.blocks_line()}
         for seed in seeds:
             seed_everything(seed)
             result = evaluation.score(build(spec), x, y, validation, seed=seed)

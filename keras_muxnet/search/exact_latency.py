@@ -41,8 +41,8 @@ class ExactLatency:
         from keras_muxnet.models import MUXNet
 
         shape = (int(input_size), int(input_size), int(channels))
-        key = f"{shape[0]}x{shape[1]}x{shape[2]}|n{int(classes)}|" + " | ".join(
-            " ".join(stage) for stage in spec.stages) + f"|stem{spec.stem_filters}|head{spec.head_filters}"
+        key = (f"{shape[0]}x{shape[1]}x{shape[2]}|n{int(classes)}|{spec.blocks_line()}"
+               f"|stem{spec.stem_filters}|head{spec.head_filters}")
         if key not in self.entries:
             runner, _ = built_runner(lambda: MUXNet(spec, weights=None, input_shape=shape, classes=classes),
                                      self.quantize, self.signature["threads"])

@@ -87,7 +87,7 @@ def check(table, hypermodel, archs=20, seed=0, variants=VARIANTS, rounds=5, min_
                                             table.quantize, table.signature["threads"])
         cost = profiler.profile(model)
         rows.append({"name": name, "predicted_ms": predicted, "parts": len(parts), "params": cost.params,
-                     "madds": cost.madds, "blocks": " | ".join(" ".join(stage) for stage in spec.stages)})
+                     "madds": cost.madds, "blocks": spec.blocks_line()})
         log(f"{index}/{len(entries)} {name}: predicted {predicted:.3f} ms; "
             f"{table.measured} parts measured so far")
     used = {p.key: p for _, spec, _ in entries for p in network_parts(spec, size, classes)}

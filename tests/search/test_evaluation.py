@@ -1,9 +1,8 @@
-import types
-
 import numpy as np
 import pytest
 
 from keras_muxnet._keras import keras
+from keras_muxnet.architectures import MUXNetSpec
 from keras_muxnet.search.evaluation import (ShortEvaluation, accuracy, kendall_tau, seed_everything,
                                             stability)
 
@@ -74,9 +73,11 @@ def test_accuracy_and_kendall_tau():
 
 @pytest.mark.slow
 def test_stability_reports_tau_and_differences_of_two_seeds():
-    candidates = [(f"width{w}", types.SimpleNamespace(stages=((f"w{w}",),), width=w)) for w in (1, 4, 16)]
+    # Specs only name the candidates here (never built as MUXNets): tiny_model(width) stands in.
+    candidates = [(f"width{w}", MUXNetSpec(name=f"width{w}", stages=((f"w{w}",),))) for w in (1, 4, 16)]
     recipe = ShortEvaluation(epochs=1, batch_size=16, learning_rate=0.05, recalibration_batches=2)
-    report = stability(lambda spec: tiny_model(spec.width), candidates, (data(), data(60, seed=1)), recipe,
+    report = stability(lambda spec: tiny_model(int(spec.name[len("width"):])), candidates,
+                       (data(), data(60, seed=1)), recipe,
                        seeds=(0, 1), log=lambda *a: None)
     assert report["n_candidates"] == 3 and -1 <= report["kendall_tau"] <= 1
     diffs = [abs(r["val_accuracy_seed0"] - r["val_accuracy_seed1"]) * 100 for r in report["rows"]]
