@@ -62,11 +62,10 @@ class ShortEvaluation:
 
     def schedule(self, examples):
         """Linear warm-up to the peak, then cosine decay to 0 at the last step."""
+        from keras_muxnet.training.schedules import cosine_schedule
+
         total = self.steps(examples)
-        warmup = int(round(self.warmup * total))
-        return keras.optimizers.schedules.CosineDecay(
-            0.0 if warmup else self.learning_rate, decay_steps=max(1, total - warmup),
-            warmup_target=self.learning_rate if warmup else None, warmup_steps=warmup)
+        return cosine_schedule(self.learning_rate, total, int(round(self.warmup * total)))
 
     def optimizer(self, examples):
         return keras.optimizers.SGD(self.schedule(examples), momentum=self.momentum, nesterov=True)
