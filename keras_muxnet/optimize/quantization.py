@@ -55,11 +55,6 @@ else:  # Keras 3: the classes exist so the module imports; using them raises Ker
     _quantizers = None
 
 
-def _weight_quantizer():
-    return _quantizers.LastValueQuantizer(num_bits=8, symmetric=True, narrow_range=True,
-                                          per_axis=False)
-
-
 def _activation_quantizer(held=False):
     kind = HeldRangeQuantizer if held else _quantizers.MovingAverageQuantizer
     return kind(num_bits=8, symmetric=False, narrow_range=False, per_axis=False)
