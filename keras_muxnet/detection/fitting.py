@@ -39,8 +39,6 @@ def make_dataset(model, images, boxes, labels, batch_size, shuffle=False, seed=0
     return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-
-
 def evaluate(model, images, boxes, labels, batch_size=32):
     """{"map50": COCO AP@.5, "map": COCO AP@[.5:.95], "voc07_map50": VOC2007 11-point AP}."""
     detections = model.predict(images, batch_size=batch_size, verbose=0)
