@@ -29,13 +29,15 @@ def _model_object(flatbuffer):
 
 
 def _calibrated_tensors(model):
-    """{(subgraph, tensor index): tensor} of the tensors holding one calibrated (min, max)."""
+    """{(subgraph, tensor index): tensor} of the tensors holding one calibrated (min, max) and
+    no scale yet (a quantization-aware model's fake-quantized tensors have theirs: kept)."""
     found = {}
     for s, subgraph in enumerate(model.subgraphs):
         for index, tensor in enumerate(subgraph.tensors):
             quantization = tensor.quantization
             if (quantization is not None and quantization.min is not None
-                    and len(quantization.min) == 1 and quantization.max is not None):
+                    and len(quantization.min) == 1 and quantization.max is not None
+                    and (quantization.scale is None or len(quantization.scale) == 0)):
                 found[(s, index)] = tensor
     return found
 

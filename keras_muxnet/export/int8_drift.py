@@ -63,13 +63,23 @@ def int8_outputs(flatbuffer, model):
     interpreter = make_interpreter(flatbuffer, preserve_all_tensors=True)
     tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
     names = _layer_names(model)
+    # The converter renames a model's output tensor ("Identity", "Identity1" before its
+    # DEQUANTIZE): a single output is the output layer's
+    ops = interpreter._get_ops_details()
+    outputs = {}
+    if len(model.outputs) == 1 and len(interpreter.get_output_details()) == 1:
+        index = interpreter.get_output_details()[0]["index"]
+        outputs[index] = model.outputs[0]._keras_history[0].name
+        for op in ops:
+            if op["op_name"] == "DEQUANTIZE" and list(op["outputs"]) == [index]:
+                outputs[op["inputs"][0]] = outputs[index]
     found = {}
-    for op in interpreter._get_ops_details():
+    for op in ops:
         for index in op["outputs"]:
             detail = tensors.get(index)
             if detail is None or detail["dtype"] != np.int8 or not detail["quantization"][0]:
                 continue
-            layer = _layer_of(detail["name"], names)
+            layer = outputs.get(index) or _layer_of(detail["name"], names)
             if layer is not None:
                 found.pop(layer, None)  # keep the last writer, in execution order
                 found[layer] = (layer, op["op_name"], detail)
@@ -92,7 +102,8 @@ def _keras_outputs(model, layers_):
         by_name[layer.name] = layer
         if isinstance(layer, keras.Model):
             by_name.update({inner.name: inner for inner in layer.layers})
-    return keras.Model(model.inputs, [by_name[name].output for name in layers_])
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    return keras.Model(inputs, [by_name[name].output for name in layers_])
 
 
 def tensor_drift(model, flatbuffer, images):
