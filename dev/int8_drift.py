@@ -50,7 +50,7 @@ def classifier(args):
 
 def detector(args):
     from keras_muxnet._keras import keras
-    from keras_muxnet.detection import digit_scenes, fitting
+    from keras_muxnet.detection import SSDLite, digit_scenes, fitting  # noqa: F401 (registers it)
     from keras_muxnet.detection.int8_fidelity import int8_flatbuffer, int8_scores
     from keras_muxnet.export import int8_drift, rewrite
 

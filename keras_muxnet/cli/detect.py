@@ -17,7 +17,9 @@ the same run reached 0.056, so SSD's hard negatives stay the default.
 `--int8-check N` also exports the trained detector to int8 TFLite, calibrated on N training
 scenes, and reports its held-out mAP (`int8_map50`, ...) beside Keras's
 (`detection.int8_fidelity`; issue 11: within 0.02;
-measured on the 0.280 detector with 200 scenes: 0.148, not there yet).
+measured on the 0.280 detector with 200 scenes: 0.148, not there yet; on a 0.227 detector
+0.051, the same with the calibration of `export.calibration`; the README's "Backbone and
+detection" says where it is lost).
 An IMAGE is resized to the detector's input size, detected, and the boxes are drawn at the
 image's own size. `benchmark` times exported detectors (TFLite, 1 thread, fp32 and int8,
 interleaved; keras_muxnet.detection.benchmark) and prints their ratio to the --vs detector.

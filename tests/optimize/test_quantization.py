@@ -28,9 +28,9 @@ def test_qat_trains_saves_loads_and_exports_full_integer(tmp_path):
     # Every built-in conv's kernel is fake-quantized, those a ReLU follows too (qat_form makes
     # the ReLU their activation; as separate layers tfmot's LayerReLUQuantize gave them a no-op
     # config: 2 depthwise and 2 expansion kernels of this model trained float)
+    builtin_convs = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
     convs = [w for w in qat.layers
-             if type(getattr(w, "layer", None)) in (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
-             and w.layer.trainable]
+             if type(getattr(w, "layer", None)) in builtin_convs and w.layer.trainable]
     assert len(convs) >= 30
     for wrapper in convs:
         names = [variable_short_name(v) for v in wrapper.weights]
