@@ -18,7 +18,7 @@ the same run reached 0.056, so SSD's hard negatives stay the default.
 scenes, and reports its held-out mAP (`int8_map50`, ...) beside Keras's
 (`detection.int8_fidelity`; issue 11: within 0.02;
 measured on the 0.280 detector with 200 scenes: 0.148, not there yet; on a 0.227 detector
-0.051, the same with the calibration of `export.calibration`; the README's "Backbone and
+0.054 with TFLite's calibration, 0.051 with `export.calibration`'s; the README's "Backbone and
 detection" says where it is lost).
 An IMAGE is resized to the detector's input size, detected, and the boxes are drawn at the
 image's own size. `benchmark` times exported detectors (TFLite, 1 thread, fp32 and int8,
