@@ -72,7 +72,7 @@ class TFLiteRunner:
 
     def __init__(self, model, quantize, threads, batch, rewrite, seed=0, int8_io=False,
                  check_file=None):
-        from keras_muxnet.export import runtime, tflite
+        from keras_muxnet.export import tflite
 
         shape = tuple(model.inputs[0].shape[1:])
         rng = np.random.default_rng(seed)
@@ -80,11 +80,23 @@ class TFLiteRunner:
         if quantize == "int8":  # random calibration: fine for timing, not for accuracy
             representative = rng.uniform(0, 255, (8,) + shape).astype(np.float32)
         flatbuffer = tflite.convert(model, quantize, representative, int8_io=int8_io, rewrite=rewrite)
-        self.flatbuffer = flatbuffer
         if check_file is not None:  # e.g. try the file where a crash cannot take this process down
             check_file(flatbuffer, threads)
+        self._load(flatbuffer, threads, rng.uniform(0, 255, (batch,) + shape).astype(np.float32))
+
+    @classmethod
+    def from_flatbuffer(cls, flatbuffer, inputs, threads=1):
+        """A runner of a file converted already, on the fixed batch `inputs` (float)."""
+        runner = cls.__new__(cls)
+        runner._load(flatbuffer, threads, np.asarray(inputs, np.float32))
+        return runner
+
+    def _load(self, flatbuffer, threads, inputs):
+        from keras_muxnet.export import runtime
+
+        self.flatbuffer = flatbuffer
         self.runner = runtime.TFLiteModel(flatbuffer, num_threads=threads)
-        self.runner(rng.uniform(0, 255, (batch,) + shape).astype(np.float32))
+        self.runner(inputs)
 
     def __call__(self):
         self.runner.invoke()

@@ -15,8 +15,11 @@ measured: held-out mAP@0.5 0.44 (958 s of CPU; the curve was still rising: 0.00,
 later commit gave 0.280 (712 s of CPU): runs spread widely. With focal loss (`--loss focal`)
 the same run reached 0.056, so SSD's hard negatives stay the default.
 `--int8-check N` also exports the trained detector to int8 TFLite, calibrated on N training
-scenes, and reports its held-out mAP (`int8_map50`, ...) beside Keras's (issue 11: within 0.02;
-measured on the 0.280 detector with 200 scenes: 0.148, not there yet).
+scenes, and reports its held-out mAP (`int8_map50`, ...) beside Keras's
+(`detection.int8_fidelity`; issue 11: within 0.02;
+measured on the 0.280 detector with 200 scenes: 0.148, not there yet; on a 0.227 detector
+0.054 with TFLite's calibration, 0.051 with `export.calibration`'s; the README's "Backbone and
+detection" says where it is lost).
 An IMAGE is resized to the detector's input size, detected, and the boxes are drawn at the
 image's own size. `benchmark` times exported detectors (TFLite, 1 thread, fp32 and int8,
 interleaved; keras_muxnet.detection.benchmark) and prints their ratio to the --vs detector.
@@ -75,6 +78,7 @@ def backbone_of(model_name):
 def train(args):
     from keras_muxnet._keras import KERAS_MODE
     from keras_muxnet.detection import SSDLite, SSDLoss, anchors, digit_scenes, fitting
+    from keras_muxnet.detection.int8_fidelity import int8_scores
     from keras_muxnet.training.run import export
 
     backbone = backbone_of(args.model)
@@ -91,7 +95,7 @@ def train(args):
                            batch_size=args.batch_size, learning_rate=args.learning_rate,
                            seed=args.seed, verbose=1, loss=SSDLoss(classification=args.loss))
     if args.int8_check:
-        result.update(int8_check(model, train_data[0][:args.int8_check], heldout))
+        result.update(int8_scores(model, train_data[0][:args.int8_check], heldout))
     payload = {"dataset": args.dataset, "model": args.model, "size": args.size, **result,
                "train_scenes": args.train_scenes, "heldout_scenes": args.heldout_scenes,
                "learning_rate": args.learning_rate, "batch_size": args.batch_size,
@@ -112,17 +116,6 @@ def train(args):
 
         write_json(args.json, payload)
     return 0
-
-
-def int8_check(model, calibration_images, heldout):
-    """{"int8_map50", "int8_map", "int8_voc07_map50"}: the int8 TFLite detector (calibrated on
-    real scenes; TFLite's reference kernels) on the held-out scenes."""
-    from keras_muxnet.detection import export, fitting
-
-    flatbuffer = export.convert(model, quantize="int8", representative_data=calibration_images)
-    detections = export.TFLiteDetector(flatbuffer, xnnpack=False).predict(heldout[0])
-    scores = fitting.score(detections, heldout[1], heldout[2], model.num_classes)
-    return {f"int8_{key}": value for key, value in scores.items()}
 
 
 def detect_image(args):

@@ -95,7 +95,7 @@ def _convert(converter, detector, quantize, representative_data):
     tflite.configure_quantization(converter, quantize, representative_data,
                                   (None, detector.input_size, detector.input_size, 3),
                                   float_fallback=True)
-    return converter.convert()
+    return tflite.run_converter(converter, quantize)
 
 
 def to_tflite(detector, path, quantize=None, representative_data=None, **postprocess_options):

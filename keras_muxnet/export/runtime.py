@@ -21,13 +21,22 @@ def interpreter_class():
     return Interpreter
 
 
-def make_interpreter(model, num_threads=1):
-    """An Interpreter for a .tflite path or the model's bytes, tensors allocated."""
+def make_interpreter(model, num_threads=1, preserve_all_tensors=False):
+    """An Interpreter for a .tflite path or the model's bytes, tensors allocated.
+    `preserve_all_tensors` keeps every intermediate tensor readable (TFLite's reference
+    kernels then, no delegate: for comparing tensors, not for timing)."""
     Interpreter = interpreter_class()
+    options = {"num_threads": num_threads}
+    if preserve_all_tensors:
+        import sys
+
+        resolvers = sys.modules[Interpreter.__module__].OpResolverType
+        options.update(experimental_preserve_all_tensors=True,
+                       experimental_op_resolver_type=resolvers.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     if isinstance(model, (bytes, bytearray)):
-        interpreter = Interpreter(model_content=bytes(model), num_threads=num_threads)
+        interpreter = Interpreter(model_content=bytes(model), **options)
     else:
-        interpreter = Interpreter(model_path=os.fspath(model), num_threads=num_threads)
+        interpreter = Interpreter(model_path=os.fspath(model), **options)
     interpreter.allocate_tensors()
     return interpreter
 

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from keras_muxnet._keras import keras, require_tensorflow
 from keras_muxnet._files import check_writable, write_bytes
-from keras_muxnet.export import ops, rewrite as rewrite_lib
+from keras_muxnet.export import calibration, ops, rewrite as rewrite_lib
 from keras_muxnet.quantization_modes import QUANTIZE_MODES, check_quantize as check_mode
 
 
@@ -121,6 +121,15 @@ def configure_quantization(converter, quantize, representative_data, input_shape
             [tf.lite.OpsSet.TFLITE_BUILTINS] if float_fallback else [])
 
 
+def run_converter(converter, quantize, int8_io=False):
+    """The flatbuffer of a converter set up by `configure_quantization`: `converter.convert()`,
+    or for "int8" calibration on the float model's true activation ranges
+    (`export.calibration`: TFLite's calibrator logs some tensors with another's values)."""
+    if quantize == "int8":
+        return calibration.convert_int8(converter, int8_io)
+    return converter.convert()
+
+
 def convert(model, quantize=None, representative_data=None, int8_io=False, rewrite=True,
             calibration_steps=None):
     """The TFLite flatbuffer of `model` as bytes (see `to_tflite`)."""
@@ -138,7 +147,7 @@ def convert(model, quantize=None, representative_data=None, int8_io=False, rewri
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
     try:
-        flatbuffer = converter.convert()
+        flatbuffer = run_converter(converter, quantize, int8_io)
     except Exception as error:  # the converter raises its own ConverterError types
         if "flex op" in str(error).lower() or "NEEDS_FLEX" in str(error):
             raise _flex_error(error, model) from None

@@ -68,17 +68,6 @@ def _fit(model, x, y, epochs, learning_rate, batch_size):
     model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0)
 
 
-class _Invoke:
-    """One inference of a TFLite file on a fixed input (for `latency.time_interleaved`)."""
-
-    def __init__(self, runner, x):
-        self.runner = runner
-        runner(x)
-
-    def __call__(self):
-        self.runner.invoke()
-
-
 def check(model, train, held_out, epochs=4, qat_epochs=1, calibration=100, batch_size=32,
           learning_rate=3e-3, qat_learning_rate=1e-4, rounds=15, runs_per_round=10,
           logit_range=None, log=print):
@@ -86,7 +75,7 @@ def check(model, train, held_out, epochs=4, qat_epochs=1, calibration=100, batch
     `held_out` = (x, y); returns a QATCheck. Images as the model takes them (e.g. RGB 0-255).
     The QAT model's ranges start from the calibration images (`quantize_aware`), its logits'
     at `logit_range` if given."""
-    from keras_muxnet.latency import time_interleaved
+    from keras_muxnet.latency import TFLiteRunner, time_interleaved
 
     tfmot()  # a clear KerasModeError under Keras 3, before any training
     (x, y), (x_val, y_val) = train, held_out
@@ -110,9 +99,8 @@ def check(model, train, held_out, epochs=4, qat_epochs=1, calibration=100, batch
                for name, flatbuffer in files.items()}
     probs = {name: softmax(run_batched(runner, x_val)) for name, runner in runners.items()}
     log(f"timing both int8 files interleaved ({rounds} rounds, LiteRT, 1 thread)")
-    samples = time_interleaved({name: _Invoke(runtime.TFLiteModel(files[name], num_threads=1),
-                                              x_val[:1]) for name in files},
-                               rounds, runs_per_round)
+    samples = time_interleaved({name: TFLiteRunner.from_flatbuffer(files[name], x_val[:1])
+                                for name in files}, rounds, runs_per_round)
     latency = {name: statistics.median(times) for name, times in samples.items()}
     accuracy = {name: float(np.mean(p.argmax(-1) == y_val)) for name, p in
                 (("float", float_probs), ("qat_model", qat_probs), *probs.items())}

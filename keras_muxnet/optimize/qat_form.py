@@ -31,6 +31,11 @@ int8 file only, from its calibration.
 Every other BatchNorm right after a built-in convolution is folded into it too, as the converter
 would fold it after quantization: QAT then fake-quantizes the kernel the int8 file holds
 (tfmot's own conv + BatchNorm patterns quantize the kernel before the BatchNorm scales it).
+A ReLU (or ReLU6) right after such a convolution becomes the convolution's activation, as the
+int8 file fuses it: tfmot's LayerReLUQuantize transforms give a Conv2D or DepthwiseConv2D that
+a separate ReLU layer reads a no-op QuantizeConfig (meant to drop the fake quantization between
+the two, it drops the kernel's too), so its kernel trained float and was rounded by the
+converter only.
 
 One part of the rewrite stays out: the input normalization folded into the stem (its kernel,
 scaled by 1 / std, trains badly at the optimizer's step size, and its constant image would be
@@ -186,15 +191,46 @@ def _foldable_batchnorms(model):
     return found
 
 
-def _conv_with_batchnorm(conv, bn):
-    """(the conv with a bias and `bn` folded in, its weights)."""
+def _relu_kind(layer):
+    """"relu" / "relu6" for an Activation or ReLU layer computing that, else None."""
+    if type(layer) is layers.Activation:
+        if layer.activation is keras.activations.relu:
+            return "relu"
+        return "relu6" if layer.activation is getattr(keras.activations, "relu6", None) else None
+    if type(layer) is layers.ReLU and not layer.negative_slope and not layer.threshold:
+        return {None: "relu", 6.0: "relu6"}.get(
+            None if layer.max_value is None else float(layer.max_value))
+    return None
+
+
+def _foldable_relus(model, batchnorms):
+    """{id(conv): (its ReLU layer, "relu" / "relu6")} for every ReLU that reads nothing but a
+    built-in Conv2D or DepthwiseConv2D (linear; through its BatchNorm when that is folded)."""
+    graph, found = Graph(model), {}
+    folded_into = {id(bn): conv for conv_id, bn in batchnorms.items()
+                   for conv in model.layers if id(conv) == conv_id}
+    for layer in model.layers:
+        kind = _relu_kind(layer)
+        if kind is None or len(inputs_of(layer)) != 1:
+            continue
+        source = producer(inputs_of(layer)[0])
+        conv = folded_into.get(id(source), source)
+        if (type(conv) in (layers.Conv2D, layers.DepthwiseConv2D) and is_linear(conv)
+                and getattr(conv, "groups", 1) == 1 and graph.after(source) == [layer]):
+            found[id(conv)] = (layer, kind)
+    return found
+
+
+def _conv_with_batchnorm(conv, bn, activation=None):
+    """(the conv with a bias, `bn` folded in and `activation`, its weights)."""
     scale, shift = bn_affine(bn)
     weights = [np.asarray(w) for w in conv.get_weights()]
     kernel = weights[0]
     kernel = (kernel * scale.reshape(1, 1, -1, 1) if type(conv) is layers.DepthwiseConv2D
               else kernel * scale)
     bias = (weights[1] * scale if conv.use_bias else 0.0) + shift
-    folded = conv.__class__.from_config({**conv.get_config(), "use_bias": True})
+    folded = conv.__class__.from_config({**conv.get_config(), "use_bias": True,
+                                         **({"activation": activation} if activation else {})})
     return folded, [kernel.astype(np.float32), bias.astype(np.float32)]
 
 
@@ -203,7 +239,8 @@ def qat_form(model):
     rounding); see the module docstring."""
     fast, _ = for_inference(model, fold_stems=False)
     batchnorms = _foldable_batchnorms(fast)
-    folded_away = {id(bn) for bn in batchnorms.values()}
+    relus = _foldable_relus(fast, batchnorms)
+    folded_away = {id(bn) for bn in batchnorms.values()} | {id(relu) for relu, _ in relus.values()}
     new = {}      # id(old symbolic tensor) -> new symbolic tensor
     weights = {}  # new layer name -> weights
     for old_input in fast.inputs:
@@ -224,7 +261,8 @@ def qat_form(model):
             output, made = _branches_as_builtins(layer, args, batchnorms.get(id(layer)))
             weights.update(made)
         elif id(layer) in batchnorms:
-            copy, weights[layer.name] = _conv_with_batchnorm(layer, batchnorms[id(layer)])
+            copy, weights[layer.name] = _conv_with_batchnorm(
+                layer, batchnorms[id(layer)], relus.get(id(layer), (None, None))[1])
             output = copy(args)
         elif _swish_or_sigmoid(layer):
             output = _gate_as_builtins(_swish_or_sigmoid(layer), args, layer.name)
@@ -233,7 +271,10 @@ def qat_form(model):
             output = _gate_as_builtins(_fused_gate(layer), copy(args), f"{layer.name}_{_fused_gate(layer)}")
             weights[copy.name] = layer.get_weights()
         else:
-            copy = layer.__class__.from_config(layer.get_config())
+            config = layer.get_config()
+            if id(layer) in relus:
+                config["activation"] = relus[id(layer)][1]
+            copy = layer.__class__.from_config(config)
             output = copy(args)
             weights[copy.name] = layer.get_weights()
         olds = layer.output if isinstance(layer.output, (list, tuple)) else [layer.output]

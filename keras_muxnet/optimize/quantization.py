@@ -189,8 +189,8 @@ class OutputQuantizeConfig(_ConfigBase):
 
 class DepthwiseQuantizeConfig(_ConfigBase):
     """Keras' DepthwiseConv2D (multiplier 1): its kernel per channel (see
-    `PerChannelDepthwiseQuantizer`) and its output, unless a ReLU that TFLite fuses into the
-    convolution reads it alone (`quantize_output=False`): the ReLU's quantizer stands for both."""
+    `PerChannelDepthwiseQuantizer`) and its output (after its activation: `qat_form` makes a
+    ReLU behind it the layer's own, as TFLite fuses it)."""
 
     def __init__(self, quantize_output=True):
         super().__init__()
@@ -271,13 +271,6 @@ def _only_read_by_batchnorm(layer, graph):
     return len(readers) == 1 and is_kind(readers[0], keras.layers.BatchNormalization)
 
 
-def _only_read_by_relu(layer, graph):
-    readers = graph.after(layer) if graph is not None else []
-    return (len(readers) == 1 and type(readers[0]) is keras.layers.Activation
-            and readers[0].activation in (keras.activations.relu,
-                                          getattr(keras.activations, "relu6", None)))
-
-
 def quantize_config_for(layer, graph=None, held=False):
     """The QuantizeConfig keras-muxnet supplies for `layer`, or None to use tfmot's registry.
     `graph` (an `export.graph.Graph` of the model) tells whether a BatchNorm follows; `held`:
@@ -289,7 +282,7 @@ def quantize_config_for(layer, graph=None, held=False):
     if isinstance(layer, BranchedDepthwiseConv2D):
         return BranchedDepthwiseQuantizeConfig(not _only_read_by_batchnorm(layer, graph))
     if type(layer) is keras.layers.DepthwiseConv2D and layer.depth_multiplier == 1:
-        return DepthwiseQuantizeConfig(not _only_read_by_relu(layer, graph))
+        return DepthwiseQuantizeConfig()
     if isinstance(layer, GroupedConv2D):
         return GroupedConvQuantizeConfig()
     if isinstance(layer, PairSwapDepthwiseConv2D):

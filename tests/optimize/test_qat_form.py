@@ -42,6 +42,12 @@ def test_qat_form_computes_the_model_on_builtin_layers():
     assert not any(getattr(layer, "activation", None) in (keras.activations.swish,
                                                           keras.activations.sigmoid)
                    for layer in form.layers if type(layer) is not keras.layers.Activation)
+    # A ReLU behind a built-in conv is the conv's activation, as TFLite fuses it
+    for layer in form.layers:
+        if type(layer) is keras.layers.Activation and layer.get_config()["activation"] == "relu":
+            assert type(producer(layer.input)) not in (keras.layers.Conv2D,
+                                                       keras.layers.DepthwiseConv2D), layer.name
+    assert form.get_layer("block1a_dwconv").get_config()["activation"] == "relu"
     # The input normalization stays (quantize_aware makes it a 1x1 depthwise conv)
     assert kinds.count(keras.layers.Normalization) == 1
     x = images(4)

@@ -25,6 +25,17 @@ def test_qat_trains_saves_loads_and_exports_full_integer(tmp_path):
     depthwise = qat.get_layer("quant_block2b_gconv")  # the pair swap's direct half
     low = [w for w in depthwise.weights if variable_short_name(w) == "depthwise_kernel_min"]
     assert [tuple(w.shape) for w in low] == [(depthwise.layer.depthwise_kernel.shape[2],)]
+    # Every built-in conv's kernel is fake-quantized, those a ReLU follows too (qat_form makes
+    # the ReLU their activation; as separate layers tfmot's LayerReLUQuantize gave them a no-op
+    # config: 2 depthwise and 2 expansion kernels of this model trained float)
+    builtin_convs = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
+    convs = [w for w in qat.layers
+             if type(getattr(w, "layer", None)) in builtin_convs and w.layer.trainable]
+    assert len(convs) >= 30
+    for wrapper in convs:
+        names = [variable_short_name(v) for v in wrapper.weights]
+        assert any(name.endswith("kernel_min") for name in names), (wrapper.name, names)
+    assert qat.get_layer("quant_block1a_dwconv").layer.get_config()["activation"] == "relu"
     wrapper = qat.get_layer("quant_normalization")  # the input normalization, now a depthwise conv
     assert type(wrapper.layer) is keras.layers.DepthwiseConv2D and not wrapper.layer.trainable
     kernel, bias = [np.asarray(w) for w in wrapper.weights[:2]]
