@@ -40,6 +40,7 @@ PAPER = {"min_scale": MIN_SCALE, "max_scale": MAX_SCALE, "aspect_ratios": ASPECT
          "reduce_lowest_layer": True}
 DIGIT_SCENES = {"min_scale": 0.15, "max_scale": 0.95, "aspect_ratios": (0.6, 0.4, 1.0),
                 "reduce_lowest_layer": False}
+DIGIT_SCENES_STRIDE8 = {**DIGIT_SCENES, "min_scale": 0.1}
 
 
 def check_layout(layout):
