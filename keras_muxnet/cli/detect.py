@@ -23,7 +23,6 @@ interleaved; keras_muxnet.detection.benchmark) and prints their ratio to the --v
 """
 
 import os
-import time
 
 DATASETS = ("digit-scenes",)
 
@@ -53,10 +52,6 @@ def register(subparsers):
     parser.add_argument("--train-scenes", type=int, default=4000)
     parser.add_argument("--heldout-scenes", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--pretrain-crops", type=int, default=0, metavar="N",
-                        help="train: first fit a MUXNet classifier on N crops of training digits "
-                             "and start the backbone from it (0: from scratch)")
-    parser.add_argument("--pretrain-epochs", type=int, default=3)
     parser.add_argument("--int8-check", type=int, default=0, metavar="N",
                         help="train: also export the detector to int8 TFLite, calibrated on N "
                              "training scenes, and report its held-out mAP beside Keras's")
@@ -79,7 +74,7 @@ def backbone_of(model_name):
 
 def train(args):
     from keras_muxnet._keras import KERAS_MODE
-    from keras_muxnet.detection import SSDLite, SSDLoss, anchors, digit_scenes, fitting, pretraining
+    from keras_muxnet.detection import SSDLite, SSDLoss, anchors, digit_scenes, fitting
     from keras_muxnet.training.run import export
 
     backbone = backbone_of(args.model)
@@ -90,12 +85,6 @@ def train(args):
     args.size = args.size or digit_scenes.DEFAULT_SIZE
     model = SSDLite(backbone, num_classes=digit_scenes.NUM_CLASSES, input_size=args.size,
                     anchor_layout=anchors.DIGIT_SCENES_STRIDE8, feature_layout="stride8")
-    pretrained = {}
-    if args.pretrain_crops:
-        start = time.perf_counter()
-        pretrained = pretraining.pretrain_backbone(model, args.pretrain_crops, args.pretrain_epochs,
-                                                   seed=args.seed)
-        pretrained["pretrain_seconds"] = round(time.perf_counter() - start, 1)
     train_data, heldout = digit_scenes.load_digit_scenes(
         args.train_scenes, args.heldout_scenes, size=args.size, seed=args.seed)
     result = fitting.train(model, train_data, heldout, epochs=args.epochs,
@@ -104,7 +93,7 @@ def train(args):
     if args.int8_check:
         result.update(int8_check(model, train_data[0][:args.int8_check], heldout))
     payload = {"dataset": args.dataset, "model": args.model, "size": args.size,
-               "feature_layout": model.feature_layout, **result, **pretrained,
+               "feature_layout": model.feature_layout, **result,
                "train_scenes": args.train_scenes, "heldout_scenes": args.heldout_scenes,
                "learning_rate": args.learning_rate, "batch_size": args.batch_size,
                "classification_loss": args.loss,

@@ -3,8 +3,7 @@
 Modules, one concept each: `boxes` (geometry, conventions), `anchors`, `box_coding`, `targets`
 (matching), `loss`, `backbones` (where the heads attach), `heads`, `model` (SSDLite),
 `postprocess` (decoding, NMS), `evaluation` (VOC07 11-point AP, COCO AP), `voc` (VOCdevkit
-reader, SSD augmentation), `digit_scenes` (a detection task from shipped images), `pretraining` (a
-backbone started from a classifier of training digits), `fitting`
+reader, SSD augmentation), `digit_scenes` (a detection task from shipped images), `fitting`
 (tf.data, fit, held-out mAP), `export` (TFLite with detection post-processing), `benchmark`
 (exported detectors side by side), `drawing` (boxes on a picture). The demo's detection step
 is `keras_muxnet.demo.detection`.
