@@ -10,6 +10,10 @@ front, at stride 8, cut the same way one level down: the expansion output of the
 block (MobileNetV2's `block_6_expand_relu`, 192 channels; MUXNet-xs's `block4a_expand_activation`,
 96). At 192x192 the paper's finest map has stride 16 and 12x12 cells, too coarse for 24-32 pixel
 digits (AP@0.5 0.003 for digits under 32 px); a stride-8 map gives 24x24 cells.
+`"stride8_top_down"` also adds the stride-16 map into the stride-8 one (`heads.top_down`, as a
+feature pyramid does), because the stride-8 expansion sits only four blocks deep. Measured on
+digit scenes (192 px, 4000 scenes x 4 epochs, seed 0): held-out mAP@0.5 0.488 (stride8) and
+0.508 (stride8_top_down), against 0.28-0.44 for the paper's layout.
 MUXNet backbones are built without stochastic depth (drop-connect rate 0): SSDLite on
 MobileNetV2 has none, and short detection trainings learn faster without it.
 """
@@ -22,7 +26,7 @@ from keras_muxnet._keras import keras
 MOBILENET_V2 = "mobilenet_v2"
 MOBILENET_V2_TAPS = ("block_13_expand_relu", "out_relu")
 MOBILENET_V2_STRIDE8_TAP = "block_6_expand_relu"
-FEATURE_LAYOUTS = ("paper", "stride8")
+FEATURE_LAYOUTS = ("paper", "stride8", "stride8_top_down")
 
 
 def spec_to_config(spec):
@@ -69,7 +73,7 @@ def build(name, input_size, weights=None, feature_layout="paper"):
     `name` is canonical (see `canonical`): a variant name, "mobilenet_v2" or a MUXNetSpec.
     """
     name = canonical(name)
-    stride8 = check_feature_layout(feature_layout) == "stride8"
+    stride8 = check_feature_layout(feature_layout).startswith("stride8")
     shape = (input_size, input_size, 3)
     if name == MOBILENET_V2:
         inputs = keras.Input(shape=shape, name="input_layer")

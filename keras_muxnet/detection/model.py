@@ -4,8 +4,9 @@
 RGB images in [0, 255] (input_size x input_size) to raw predictions (B, A, 4 + 1 + classes);
 `anchor_layout` (default: the paper's, `anchors.PAPER`) sets the anchors' scales and ratios;
 `feature_layout` (default "paper": heads at stride 16 and 32 plus four extra layers, six maps)
-can be "stride8", which adds a head at stride 8 in front (seven maps; for small objects, used for
-digit scenes with `anchors.DIGIT_SCENES_STRIDE8`); see
+can be "stride8", which adds a head at stride 8 in front (seven maps; for small objects), or
+"stride8_top_down", the same with the stride-16 map added into the stride-8 one (digit scenes
+use it, with `anchors.DIGIT_SCENES_STRIDE8`); see
 `backbones`, `heads`, `anchors`, `box_coding`, `targets`, `loss` and `postprocess` for every
 choice. On top of a plain model it knows its anchors and:
 - `compile()` defaults to the SSD loss (`loss.SSDLoss`);
@@ -45,6 +46,8 @@ class SSDLite(keras.Model):
         backbone = check_arguments(backbone, num_classes, input_size)
         anchor_layout = anchors_lib.check_layout(anchor_layout)
         inputs, taps = backbones.build(backbone, input_size, backbone_weights, feature_layout)
+        if feature_layout == "stride8_top_down":
+            taps = [heads.top_down(taps[0], taps[1])] + taps[1:]
         maps = taps + heads.extra_layers(taps[-1])
         per_cell = anchors_lib.anchors_per_cell(len(maps), **anchor_layout)
         outputs = heads.predictions(maps, per_cell, num_classes)
