@@ -68,7 +68,7 @@ def check_feature_layout(feature_layout):
 
 def build(name, input_size, weights=None, feature_layout="paper"):
     """(input tensor, [stride-16 expansion map, stride-32 last map]) of a fresh backbone, with
-    the stride-8 expansion map in front for `feature_layout="stride8"`.
+    the stride-8 expansion map in front for the "stride8" layouts.
 
     `name` is canonical (see `canonical`): a variant name, "mobilenet_v2" or a MUXNetSpec.
     """
