@@ -60,15 +60,20 @@ def pyramid_layer_names(spec, model):
     return names
 
 
-def expansion_layer_name(spec):
-    """The expansion output of the first stride-32 block (SSDLite's first attachment point)."""
+def expansion_layer_name(spec, level=5):
+    """The expansion output of the first block into stride 2**level (still at the stride before).
+
+    Level 5 (stride 32) is SSDLite's first attachment point; level 4 is where its stride-8
+    layout for small objects (`detection.backbones`) attaches.
+    """
     spec = _spec(spec)
-    for prefix, args, level in _levels(spec):
-        if level == 5 and args.strides == 2:
+    for prefix, args, block_level in _levels(spec):
+        if block_level == level and args.strides == 2:
             if args.expand_ratio == 1:
                 raise ValueError(f"{spec.name}: block {prefix!r} has no expansion layer")
             return prefix + "expand_activation"
-    raise ValueError(f"{spec.name} never reaches stride 32, so it has no stride-32 expansion layer")
+    raise ValueError(f"{spec.name} never reaches stride {2 ** level}, so it has no "
+                     f"stride-{2 ** level} expansion layer")
 
 
 def pyramid_outputs(model, spec=None, include_expansion=False):

@@ -8,6 +8,7 @@ As in TensorFlow's SSDLite feature extractor for MobileNetV2 (`use_depthwise: tr
   and a 1x1 conv with bias and no activation to anchors x 4 codes and anchors x (1 + classes)
   logits; all heads are reshaped to (B, anchors, .) and concatenated into one output
   (B, A, 4 + 1 + classes): codes first, then background, then the classes.
+`top_down` is not SSDLite's: it serves the "stride8_top_down" feature layout (see `backbones`).
 """
 
 from keras_muxnet._keras import keras
@@ -35,6 +36,19 @@ def extra_layers(x, depths=EXTRA_DEPTHS):
                       name + "_conv")
         maps.append(x)
     return maps
+
+
+def top_down(fine, coarse, name="ssd_top_down"):
+    """`fine` plus `coarse` brought to its width (1x1 conv, BN, ReLU6) and size (nearest x2,
+    cropped when the fine map is odd): a feature pyramid's merge, giving the stride-8 map the
+    stride-16 map's deeper features."""
+    width, (rows, cols) = int(fine.shape[-1]), (int(d) for d in fine.shape[1:3])
+    x = _bn_relu6(layers.Conv2D(width, 1, use_bias=False, name=name + "_conv")(coarse), name)
+    x = layers.UpSampling2D(2, name=name + "_upsample")(x)
+    extra = (int(x.shape[1]) - rows, int(x.shape[2]) - cols)
+    if any(extra):
+        x = layers.Cropping2D(((0, extra[0]), (0, extra[1])), name=name + "_crop")(x)
+    return layers.Add(name=name + "_add")([fine, x])
 
 
 def _head(x, outputs, per_anchor, name):

@@ -2,7 +2,11 @@
 
 `SSDLite(backbone="muxnet_m", num_classes=20, input_size=300)` is a functional Keras model from
 RGB images in [0, 255] (input_size x input_size) to raw predictions (B, A, 4 + 1 + classes);
-`anchor_layout` (default: the paper's, `anchors.PAPER`) sets the anchors' scales and ratios; see
+`anchor_layout` (default: the paper's, `anchors.PAPER`) sets the anchors' scales and ratios;
+`feature_layout` (default "paper": heads at stride 16 and 32 plus four extra layers, six maps)
+can be "stride8", which adds a head at stride 8 in front (seven maps; for small objects), or
+"stride8_top_down", the same with the stride-16 map added into the stride-8 one (digit scenes
+use it, with `anchors.DIGIT_SCENES_STRIDE8`); see
 `backbones`, `heads`, `anchors`, `box_coding`, `targets`, `loss` and `postprocess` for every
 choice. On top of a plain model it knows its anchors and:
 - `compile()` defaults to the SSD loss (`loss.SSDLoss`);
@@ -20,7 +24,6 @@ from keras_muxnet.detection import anchors as anchors_lib, backbones, heads, pos
 from keras_muxnet.detection.loss import SSDLoss
 
 MIN_INPUT_SIZE = 64
-NUM_MAPS = 2 + len(heads.EXTRA_DEPTHS)
 
 
 def check_arguments(backbone, num_classes, input_size):
@@ -37,13 +40,16 @@ def check_arguments(backbone, num_classes, input_size):
 @register
 class SSDLite(keras.Model):
     def __init__(self, backbone="muxnet_m", num_classes=20, input_size=300,
-                 backbone_weights=None, anchor_layout=None, name=None, **kwargs):
+                 backbone_weights=None, anchor_layout=None, feature_layout="paper", name=None,
+                 **kwargs):
         require_tensorflow("SSDLite detection (its box decoding and NMS are TensorFlow ops)")
         backbone = check_arguments(backbone, num_classes, input_size)
         anchor_layout = anchors_lib.check_layout(anchor_layout)
-        inputs, taps = backbones.build(backbone, input_size, backbone_weights)
+        inputs, taps = backbones.build(backbone, input_size, backbone_weights, feature_layout)
+        if feature_layout == "stride8_top_down":
+            taps = [heads.top_down(taps[0], taps[1])] + taps[1:]
         maps = taps + heads.extra_layers(taps[-1])
-        per_cell = anchors_lib.anchors_per_cell(NUM_MAPS, **anchor_layout)
+        per_cell = anchors_lib.anchors_per_cell(len(maps), **anchor_layout)
         outputs = heads.predictions(maps, per_cell, num_classes)
         label = backbone.name if isinstance(backbone, backbones.architectures.MUXNetSpec) else backbone
         super().__init__(inputs, outputs, name=name or f"ssdlite_{label}", **kwargs)
@@ -52,6 +58,7 @@ class SSDLite(keras.Model):
         self.input_size = input_size
         self.feature_map_sizes = [tuple(int(d) for d in m.shape[1:3]) for m in maps]
         self.anchor_layout = anchor_layout
+        self.feature_layout = feature_layout
         self.anchors = anchors_lib.generate(self.feature_map_sizes, **anchor_layout)
         if int(outputs.shape[1]) != len(self.anchors):
             raise ValueError(f"input_size {input_size}: the heads give {outputs.shape[1]} "
@@ -63,7 +70,8 @@ class SSDLite(keras.Model):
             backbone = {"muxnet_spec": backbones.spec_to_config(backbone)}
         layout = {k: list(v) if isinstance(v, tuple) else v for k, v in self.anchor_layout.items()}
         return {"backbone": backbone, "num_classes": self.num_classes,
-                "input_size": self.input_size, "anchor_layout": layout, "name": self.name}
+                "input_size": self.input_size, "anchor_layout": layout,
+                "feature_layout": self.feature_layout, "name": self.name}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -85,3 +85,27 @@ def test_bad_arguments():
         SSDLite("muxnet_xs", input_size=63)
     with pytest.raises(ValueError, match="num_classes must be a positive integer"):
         SSDLite("muxnet_xs", num_classes=0)
+
+
+@pytest.mark.slow
+@pytest.mark.both_modes
+@pytest.mark.parametrize("layout", ["stride8", "stride8_top_down"])
+def test_stride8_layout_adds_a_finer_map_and_trains(tiny_backbone, layout):
+    model = SSDLite(tiny_backbone, num_classes=3, input_size=64, feature_layout=layout,
+                    anchor_layout=anchors.DIGIT_SCENES_STRIDE8)
+    assert model.feature_map_sizes == [(8, 8), (4, 4), (2, 2), (1, 1), (1, 1), (1, 1), (1, 1)]
+    # The stride-8 map is the expansion of the first stride-16 block, as stride 16's is of 32's.
+    assert model.get_layer("block4a_expand_activation").output.shape[1:3] == (8, 8)
+    if layout == "stride8_top_down":  # the stride-16 map, upsampled, is added to it
+        assert model.get_layer("ssd_top_down_add").output.shape[1:] == (8, 8, 48)
+    assert len(model.anchors) == 4 * (64 + 16 + 4 + 4 * 1)
+    assert model.anchors[:4, 2].min() == pytest.approx(0.1)  # 6.4-pixel anchors, 8-pixel cells
+    image = np.random.default_rng(0).integers(0, 255, (64, 64, 3)).astype(np.uint8)
+    x, y = model.encode_sample(image, np.array([[9, 8, 15, 18]], np.float32), np.array([1]))
+    assert np.any(np.asarray(y)[:8 * 8 * 4, 4] == 2)  # a 10-pixel object matches at stride 8
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), run_eagerly=True)  # no tracing: faster
+    loss = model.train_on_batch(np.stack([x, x]), np.stack([y, y]))
+    assert np.all(np.isfinite(loss))
+    assert model.get_config()["feature_layout"] == layout  # saved and rebuilt with the model
+    with pytest.raises(ValueError, match="unknown feature_layout 'fpn'"):
+        SSDLite(tiny_backbone, num_classes=3, input_size=64, feature_layout="fpn")
