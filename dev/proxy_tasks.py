@@ -120,6 +120,7 @@ def main():
     parser.add_argument("--heldout", type=int, default=2000)
     parser.add_argument("--candidates", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--seeds", type=lambda t: tuple(int(v) for v in t.split(",")), default=(0, 1))
     parser.add_argument("--json", required=True)
     args = parser.parse_args()
     space = hypermodel(32)
@@ -129,7 +130,8 @@ def main():
                       drop_connect_rate=0.0)
 
     candidates = [(n, s) for n, s, _ in buildable(random_specs(space, 0), args.candidates, build)]
-    report = evaluation.stability(build, candidates, task(args), evaluation.ShortEvaluation(epochs=args.epochs))
+    report = evaluation.stability(build, candidates, task(args), evaluation.ShortEvaluation(epochs=args.epochs),
+                                   seeds=args.seeds)
     report["task"] = vars(args)
     write_json(args.json, report, indent=1)
     print(f"{args.task}: Kendall's tau {report['kendall_tau']:.3f}, median |difference| "
