@@ -18,6 +18,7 @@ import re
 import numpy as np
 
 from keras_muxnet._keras import keras
+from keras_muxnet.export import runtime
 
 
 @dataclasses.dataclass
@@ -58,9 +59,7 @@ def _layer_of(tensor_name, names):
 def int8_outputs(flatbuffer, model):
     """[(layer name, op name, tensor detail)]: for each layer of `model` whose output the
     file holds as an int8 tensor, the last operator (in execution order) writing one."""
-    from keras_muxnet.export.runtime import make_interpreter
-
-    interpreter = make_interpreter(flatbuffer, preserve_all_tensors=True)
+    interpreter = runtime.make_interpreter(flatbuffer, preserve_all_tensors=True)
     tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
     names = _layer_names(model)
     # The converter renames a model's output tensor ("Identity", "Identity1" before its
@@ -84,15 +83,6 @@ def int8_outputs(flatbuffer, model):
                 found.pop(layer, None)  # keep the last writer, in execution order
                 found[layer] = (layer, op["op_name"], detail)
     return interpreter, list(found.values())
-
-
-def _quantize_input(x, detail):
-    if np.issubdtype(detail["dtype"], np.integer):
-        scale, zero_point = detail["quantization"]
-        info = np.iinfo(detail["dtype"])
-        return np.clip(np.round(x / scale + zero_point), info.min, info.max).astype(
-            detail["dtype"])
-    return x.astype(detail["dtype"])
 
 
 def _keras_outputs(model, layers_):
@@ -124,15 +114,14 @@ def tensor_drift(model, flatbuffer, images):
     for image in images:
         reference = probe(image[None], training=False)
         reference = reference if isinstance(reference, (list, tuple)) else [reference]
-        interpreter.set_tensor(input_detail["index"], _quantize_input(image[None], input_detail))
+        interpreter.set_tensor(input_detail["index"], runtime.as_input(image[None], input_detail))
         interpreter.invoke()
         for i, ((_, _, detail), value) in enumerate(zip(matched, reference)):
             value = np.asarray(value, np.float32)
             got = interpreter.get_tensor(detail["index"])
             if got.shape != value.shape:
                 continue  # the operator computes something else under the layer's name
-            scale, zero_point = detail["quantization"]
-            errors[i].append(((got.astype(np.float32) - zero_point) * scale - value).ravel())
+            errors[i].append((runtime.dequantize(got, detail) - value).ravel())
             floats[i].append(value.ravel())
     drifts = []
     for (layer, op, detail), error, value in zip(matched, errors, floats):

@@ -41,13 +41,18 @@ def make_interpreter(model, num_threads=1, preserve_all_tensors=False):
     return interpreter
 
 
-def _quantize(x, detail):
-    scale, zero_point = detail["quantization"]
-    info = np.iinfo(detail["dtype"])
-    return np.clip(np.round(x / scale + zero_point), info.min, info.max).astype(detail["dtype"])
+def as_input(x, detail):
+    """Float `x` as the input tensor `detail` takes it: quantized for integer inputs."""
+    x = np.asarray(x)
+    if np.issubdtype(detail["dtype"], np.integer):
+        scale, zero_point = detail["quantization"]
+        info = np.iinfo(detail["dtype"])
+        x = np.clip(np.round(x / scale + zero_point), info.min, info.max)
+    return x.astype(detail["dtype"])
 
 
-def _dequantize(y, detail):
+def dequantize(y, detail):
+    """An output tensor's values as floats (integer tensors through their scale)."""
     scale, zero_point = detail["quantization"]
     if np.issubdtype(detail["dtype"], np.integer) and scale:
         return (y.astype(np.float32) - zero_point) * scale
@@ -78,11 +83,9 @@ class TFLiteModel:
         """Outputs for a batch `x` (float); integer I/O is (de)quantized here."""
         x = np.asarray(x)
         self._fit_batch(x.shape[0])
-        if np.issubdtype(self.input["dtype"], np.integer):
-            x = _quantize(x, self.input)
-        self.interpreter.set_tensor(self.input["index"], x.astype(self.input["dtype"]))
+        self.interpreter.set_tensor(self.input["index"], as_input(x, self.input))
         self.interpreter.invoke()
-        return _dequantize(self.interpreter.get_tensor(self.output["index"]), self.output)
+        return dequantize(self.interpreter.get_tensor(self.output["index"]), self.output)
 
     def invoke(self):
         """One run on whatever the input tensor holds (for timing)."""
