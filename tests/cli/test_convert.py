@@ -1,10 +1,6 @@
 """`keras-muxnet convert`: the documented install path end to end, and each bad invocation a
 clear error (exit code 2) that writes nothing."""
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -12,8 +8,6 @@ from keras_muxnet import imagenet_cache
 from keras_muxnet._files import sha256_of
 from keras_muxnet.cli import main
 from keras_muxnet.models import MUXNetM
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _files(folder):
@@ -49,20 +43,20 @@ def test_install_without_output_and_use_state_dict(authors_checkpoint, tmp_path,
     assert imagenet_cache.verified_path("muxnet_m") == home / "muxnet_m_imagenet.weights.h5"
 
 
-def _run(*args, home=None):
-    """The real command in a fresh process (bad input is refused before TensorFlow loads)."""
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    if home is not None:
-        env[imagenet_cache.HOME_ENV] = str(home)
-    return subprocess.run([sys.executable, "-m", "keras_muxnet.cli", "convert", *args],
-                          capture_output=True, text=True, env=env, timeout=120)
+def _convert(capsys, *args):
+    """`keras-muxnet convert ARGS` in this process: (exit code, what it printed to stderr)."""
+    try:
+        code = main(["convert", *args])
+    except SystemExit as exit_:  # argparse refuses a bad choice this way
+        code = exit_.code
+    return code, capsys.readouterr().err
 
 
-def test_output_in_a_missing_folder(authors_checkpoint, tmp_path):
-    result = _run(str(authors_checkpoint("muxnet_m")), "--model", "muxnet_m",
-                  "--out", str(tmp_path / "nowhere" / "m.weights.h5"))
-    assert result.returncode == 2
-    assert "the folder" in result.stderr and "nowhere' does not exist" in result.stderr
+def test_output_in_a_missing_folder(authors_checkpoint, tmp_path, capsys):
+    code, stderr = _convert(capsys, str(authors_checkpoint("muxnet_m")), "--model", "muxnet_m",
+                            "--out", str(tmp_path / "nowhere" / "m.weights.h5"))
+    assert code == 2
+    assert "the folder" in stderr and "nowhere' does not exist" in stderr
     assert _files(tmp_path) == []
 
 
@@ -73,16 +67,18 @@ def test_output_in_a_missing_folder(authors_checkpoint, tmp_path):
     (["--model", "muxnet_m"], "nothing to do: give --out"),
     (["--model", "muxnet_l", "--install"], "not muxnet_l; convert it with --model muxnet_m"),
 ])
-def test_bad_invocations_write_nothing(authors_checkpoint, tmp_path, args, message):
+def test_bad_invocations_write_nothing(authors_checkpoint, tmp_path, monkeypatch, capsys, args, message):
     home = tmp_path / "home"
-    result = _run(str(authors_checkpoint("muxnet_m")), *[a.format(tmp=tmp_path) for a in args],
-                  home=home)
-    assert result.returncode == 2
-    assert message in result.stderr
+    monkeypatch.setenv(imagenet_cache.HOME_ENV, str(home))
+    code, stderr = _convert(capsys, str(authors_checkpoint("muxnet_m")),
+                            *[a.format(tmp=tmp_path) for a in args])
+    assert code == 2
+    assert message in stderr
     assert _files(tmp_path) == [] and not home.exists()
 
 
-def test_unpublished_variant_is_not_a_choice(authors_checkpoint):
-    result = _run(str(authors_checkpoint("muxnet_m")), "--model", "muxnet_s", "--install")
-    assert result.returncode == 2
-    assert "invalid choice: 'muxnet_s'" in result.stderr
+def test_unpublished_variant_is_not_a_choice(authors_checkpoint, capsys):
+    code, stderr = _convert(capsys, str(authors_checkpoint("muxnet_m")), "--model", "muxnet_s",
+                            "--install")
+    assert code == 2
+    assert "invalid choice: 'muxnet_s'" in stderr
