@@ -2,11 +2,16 @@
 its scale, in execution order (`keras_muxnet.export.int8_drift`), and the top-line agreement.
 
     python dev/int8_drift.py classifier --model muxnet_xs --weights /tmp/xs.weights.h5
+    TF_USE_LEGACY_KERAS=1 python dev/int8_drift.py qat --weights /tmp/xs.weights.h5
     python dev/int8_drift.py detector runs/det/detector.keras
 
 classifier: a MUXNet on 32-pixel digits (trained 4 epochs as `optimize qat-check` trains it, the
 weights cached at --weights), PTQ int8 calibrated on --calibration training digits; prints its
 top-1 agreement with the float model on the held-out digits, then the drift on --images of them.
+qat (TF_USE_LEGACY_KERAS=1): the classifier's cached float weights fine-tuned one epoch with
+`quantize_aware`, its int8 file against the QAT model: how far the probabilities are, then per
+layer the drift built up (`tensor_drift`) and what each operator alone does differently from its
+fake-quantized layer, fed the file's own inputs (`local_drift`).
 detector: a saved SSDLite, int8 calibrated on --calibration training digit scenes; prints the
 int8 mAP@0.5 beside Keras's on --heldout scenes, then the drift of the network (before the
 post-processing) on --images of them.
@@ -48,6 +53,35 @@ def classifier(args):
     print(int8_drift.format_drift(int8_drift.tensor_drift(fast, flatbuffer, x_val[:args.images])))
 
 
+def qat(args):
+    from keras_muxnet import ablations
+    from keras_muxnet._keras import keras
+    from keras_muxnet.export import int8_drift, runtime, tflite
+    from keras_muxnet.export.agreement import run_batched
+    from keras_muxnet.models import MUXNet
+    from keras_muxnet.optimize import quantize_aware
+    from keras_muxnet.optimize.qat_check import follows, softmax
+    from keras_muxnet.training.digits import NUM_CLASSES, load_digits
+
+    (x, y), (x_val, _) = load_digits(size=32, seed=0)
+    keras.utils.set_random_seed(0)
+    model = MUXNet(ablations.resolve(args.model), weights=None, input_shape=(32, 32, 3),
+                   classes=NUM_CLASSES, classifier_activation=None)
+    model.load_weights(args.weights)  # written by the classifier run
+    representative = x[:args.calibration]
+    qat_model = quantize_aware(model, representative)
+    qat_model.compile(optimizer=keras.optimizers.Adam(1e-4),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    qat_model.fit(x, y, batch_size=32, epochs=1, verbose=2)
+    flatbuffer = tflite.convert(qat_model, "int8", representative, int8_io=True)
+    print("QAT int8 vs its QAT model:", follows(
+        softmax(run_batched(runtime.TFLiteModel(flatbuffer), x_val)),
+        softmax(qat_model.predict(x_val, verbose=0))))
+    images = x_val[:args.images]
+    print(int8_drift.format_drift(int8_drift.tensor_drift(qat_model, flatbuffer, images)))
+    print(int8_drift.format_local_drift(int8_drift.local_drift(qat_model, flatbuffer, images)))
+
+
 def detector(args):
     from keras_muxnet._keras import keras
     from keras_muxnet.detection import SSDLite, digit_scenes, fitting  # noqa: F401 (registers it)
@@ -75,6 +109,12 @@ def main():
     one.add_argument("--calibration", type=int, default=100)
     one.add_argument("--images", type=int, default=20)
     one.set_defaults(func=classifier)
+    three = kinds.add_parser("qat")
+    three.add_argument("--model", default="muxnet_xs")
+    three.add_argument("--weights", default="/tmp/muxnet_digits.weights.h5")
+    three.add_argument("--calibration", type=int, default=100)
+    three.add_argument("--images", type=int, default=10)
+    three.set_defaults(func=qat)
     two = kinds.add_parser("detector")
     two.add_argument("path")
     two.add_argument("--calibration", type=int, default=200)

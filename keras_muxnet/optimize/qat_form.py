@@ -207,8 +207,8 @@ def _foldable_relus(model, batchnorms):
     """{id(conv): (its ReLU layer, "relu" / "relu6")} for every ReLU that reads nothing but a
     built-in Conv2D or DepthwiseConv2D (linear; through its BatchNorm when that is folded)."""
     graph, found = Graph(model), {}
-    folded_into = {id(bn): conv for conv_id, bn in batchnorms.items()
-                   for conv in model.layers if id(conv) == conv_id}
+    by_id = {id(layer): layer for layer in model.layers}
+    folded_into = {id(bn): by_id[conv_id] for conv_id, bn in batchnorms.items()}
     for layer in model.layers:
         kind = _relu_kind(layer)
         if kind is None or len(inputs_of(layer)) != 1:

@@ -36,3 +36,22 @@ def test_drift_of_a_small_int8_file_is_rounding_and_grows_with_a_coarse_range():
     assert "mean" in int8_drift.format_drift(drifts)
     with pytest.raises(ValueError, match=r"images must be \(N, 8, 8, 3\)"):
         int8_drift.tensor_drift(model, tflite.convert(model, "int8", images), images[:, :4])
+
+
+def test_local_drift_runs_each_layer_on_the_files_own_inputs():
+    keras.utils.set_random_seed(0)
+    x = layers.Input((8, 8, 3))
+    a = layers.Conv2D(4, 1, name="a")(x)
+    mean = layers.GlobalAveragePooling2D(keepdims=True, name="mean")(a)
+    model = keras.Model(x, layers.Conv2D(2, 1, name="b")(mean))
+    images = np.random.default_rng(0).normal(0, 1, (16, 8, 8, 3)).astype(np.float32)
+    drifts = {d.layer: d for d in int8_drift.local_drift(
+        model, tflite.convert(model, "int8", images), images)}
+    # "a" reads the model input, which no layer of the model writes: not checked
+    assert set(drifts) == {"mean", "b"}, drifts
+    # Float layers against int8 operators on the same int8 inputs: within a step (the output
+    # rounded; the conv's int8 kernel and bias rounded too), not a step off on average
+    for d in drifts.values():
+        assert d.max_steps < 1.0 and abs(d.bias_steps) < 0.5, d
+    assert drifts["mean"].op == "MEAN" and drifts["b"].op == "CONV_2D"
+    assert "flipped" in int8_drift.format_local_drift(list(drifts.values()))

@@ -32,6 +32,28 @@ def test_follows_measures_the_per_image_largest_difference():
     assert figures["share_over_tolerance"] == pytest.approx(2 / 3)  # 0.1 > 0.02; 0 on the 2nd
 
 
+class _Logits:
+    """A stand-in with `predict`: logits = f(x)."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def predict(self, x, verbose=0):
+        return self.function(np.asarray(x))
+
+
+def test_self_noise_moves_a_rounding_model_not_a_smooth_one():
+    smooth = _Logits(lambda x: np.stack([x.sum(-1) / 500, np.zeros(len(x))], -1))
+    # Pixel 2 sits on a rounding boundary (127.5 in 0..255, steps of 1): the noise (a hundredth
+    # of a step) flips its rounding, and the first logit jumps by 10
+    rounding = _Logits(lambda x: np.stack([10 * np.round(x[:, 2] - 127.0), np.zeros(len(x))], -1))
+    x = np.tile(np.array([[0.0, 255.0, 127.5]], np.float32), (64, 1))
+    for model, low, high in ((smooth, 0, 1e-3), (rounding, 0.4, 0.51)):
+        reference = qat_check.softmax(model.predict(x))
+        figures = qat_check.self_noise(model, x, reference)
+        assert low <= figures["max_prob_diff"] <= high, figures
+
+
 @pytest.mark.tf_keras_only
 @pytest.mark.slow
 def test_qat_check_of_a_tiny_model_on_digits(tmp_path):
@@ -63,6 +85,8 @@ def test_qat_check_of_a_tiny_model_on_digits(tmp_path):
     assert qat_ops["DEPTHWISE_CONV_2D"] == ptq_ops["DEPTHWISE_CONV_2D"] + 1
     assert qat_ops["MUL"] == ptq_ops["MUL"] - 1
     assert qat_ops["ADD"] == ptq_ops["ADD"] - 2
+    noisy = record["qat_model_vs_itself_noisy"]
+    assert 0 <= noisy["median_prob_diff"] <= noisy["max_prob_diff"] <= 1
     follow = record["qat_int8_vs_qat_model"]
     assert 0 <= follow["median_prob_diff"] <= follow["max_prob_diff"] <= 1
     assert follow["median_prob_diff"] < 0.05 and follow["top1_agreement"] >= 0.8
