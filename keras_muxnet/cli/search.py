@@ -27,6 +27,9 @@ SCALES = ("0", "-1.0")
 # The choices that trade accuracy for latency, per stage: kernels capped at 5x5, stages
 # without normal blocks, ReLU / hard-swish / swish, SE on or off.
 KERNELS, NORMAL_BLOCKS, SQUEEZE_EXCITE = (3, 5), (0, 1, 2), (True, False)
+# Each stage 0.25x-1.5x of WIDTHS wide: the candidates' capacity (and true accuracy) then varies
+# by more than the short evaluation's seed noise, so their ranking carries over between seeds.
+WIDTH_MULTIPLIERS = (0.25, 0.5, 1.0, 1.5)
 VALIDATION_FRACTION = 0.3  # 540 held-out digits: one image is 0.19 accuracy points
 PROJECT = "muxnet_digits"
 LATENCY_QUANTIZE = (None, "int8")
@@ -42,7 +45,8 @@ def hypermodel(size, latency_table=None, objectives="val_accuracy,params,madds",
     return MUXNetHyperModel(input_shape=(size, size, 3), classes=10, widths=WIDTHS,
                             stem_filters=STEM, head_filters=HEAD, kernels=KERNELS,
                             normal_blocks=NORMAL_BLOCKS, scales=SCALES, activations=ACTIVATIONS,
-                            squeeze_excite=SQUEEZE_EXCITE, evaluation=evaluation, seed=seed,
+                            squeeze_excite=SQUEEZE_EXCITE, width_multipliers=WIDTH_MULTIPLIERS,
+                            evaluation=evaluation, seed=seed,
                             latency_table=latency_table, objectives=objectives.split(","))
 
 

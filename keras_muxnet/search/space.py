@@ -9,7 +9,9 @@ trade accuracy for latency (issue 12) can be opened per stage: the activation (R
 swish: `activations=ACTIVATIONS`), SE on or off (`squeeze_excite=(True, False)`), a depthwise
 kxk instead of the 2-channel groups of the mux blocks (scale "0"), kernels capped at 5x5
 (`kernels=CAPPED_KERNELS`: XNNPACK's fast depthwise path) and stages without normal blocks
-(`normal_blocks` with 0). A candidate is a `MUXNetSpec` written in the same compact block
+(`normal_blocks` with 0). A width multiplier per stage (`width_multipliers`, e.g.
+WIDTH_MULTIPLIERS) scales the stage's output channels, so candidates differ in capacity, and hence
+in true accuracy, by more than a short evaluation's seed noise. A candidate is a `MUXNetSpec` written in the same compact block
 strings as the named variants, so `spec.describe()` prints it as a variant definition and
 `MUXNet(spec)` rebuilds it. Parameters and multiply-adds come exactly from
 `keras_muxnet.profiler`, with no training; with a `LatencyTable`, `latency_ms` is the table's
@@ -38,6 +40,10 @@ LEAVE_OUT = (0.25, 0.5, 0.75)
 SCALES = ("none", "-1.0", "-1.0.1")
 ACTIVATIONS = ("relu", "hard_swish", "swish")
 SE_RATIO = 0.75
+# Stage widths as multiples of the space's base widths (rounded to a multiple of 4 channels,
+# at least 4): 4/8/8/12 ... 24/36/48/72 channels for the search's base 16/24/32/48.
+WIDTH_MULTIPLIERS = (0.25, 0.5, 1.0, 1.5)
+WIDTH_DIVISOR = 4
 
 # What the hypermodel reports, and which way each is better.
 DIRECTIONS = {"val_accuracy": "max", "params": "min", "madds": "min", "latency_ms": "min"}
@@ -60,16 +66,26 @@ def named_objectives(names, latency=True):
     return [keras_tuner.Objective(n, DIRECTIONS[n]) for n in names]
 
 
+def stage_width(base, multiplier):
+    """A stage's output channels: `base` x `multiplier`, rounded to the nearest multiple of
+    WIDTH_DIVISOR (at least that)."""
+    return max(WIDTH_DIVISOR, int(base * float(multiplier) / WIDTH_DIVISOR + 0.5) * WIDTH_DIVISOR)
+
+
 def candidate_spec(values, widths=(24, 40, 80, 160), stem_filters=24, head_filters=1280,
                    strides=(2, 2, 1, 2), name="muxnet_candidate"):
     """The `MUXNetSpec` of one point of the space ({hyperparameter name: value}).
 
     `strides` of the four reduction blocks follow MUXNet-m (its fourth stage keeps the
     resolution); with a 32x32 input the last stage works at 2x2. A stage without an
-    `activation` or `se` value follows the paper's space (ReLU in stage 1, else swish; SE on).
+    `activation` or `se` value follows the paper's space (ReLU in stage 1, else swish; SE on);
+    one without a `width` multiplier keeps its base width (so trials saved before the width
+    choice existed rebuild the same networks). The width is written into the block strings, so
+    `MUXNet(spec)` builds it and the latency table keys it.
     """
     stages = [(encode_block(BlockArgs("ds", (3,), 1, 1.0, stem_filters, 0.25, "relu")),)]
     for stage, (width, stride) in enumerate(zip(widths, strides), start=1):
+        width = stage_width(width, values.get(f"stage{stage}_width", 1.0))
         kernel = int(values[f"stage{stage}_kernel"])
         expand = float(values[f"stage{stage}_expand"])
         activation = values.get(f"stage{stage}_activation", "relu" if stage == 1 else "swish")
@@ -103,6 +119,8 @@ class MUXNetHyperModel(keras_tuner.HyperModel):
       activations: each stage's activation choices (e.g. ACTIVATIONS), or None for the paper's
         rule (ReLU in stage 1, swish after).
       squeeze_excite: each stage's SE choices: (True,) always on, (True, False) searched.
+      width_multipliers: each stage's width choices as multiples of `widths` (e.g.
+        WIDTH_MULTIPLIERS), or None for the fixed `widths`.
       evaluation: the `search.evaluation.ShortEvaluation` that trains and scores a candidate.
       seed: seeds each candidate's weights and data order (`evaluation.seed_everything`).
       latency_table: a `search.latency_table.LatencyTable`; each trial then also reports
@@ -115,7 +133,8 @@ class MUXNetHyperModel(keras_tuner.HyperModel):
     def __init__(self, input_shape=(32, 32, 3), classes=10, widths=(24, 40, 80, 160),
                  strides=(2, 2, 1, 2), stem_filters=24, head_filters=1280, kernels=KERNELS,
                  expansions=EXPANSIONS, normal_blocks=NORMAL_BLOCKS, leave_out=LEAVE_OUT,
-                 scales=SCALES, activations=None, squeeze_excite=(True,), evaluation=None, seed=0,
+                 scales=SCALES, activations=None, squeeze_excite=(True,), width_multipliers=None,
+                 evaluation=None, seed=0,
                  name="muxnet_search", tunable=True, latency_table=None, objectives=OBJECTIVES):
         super().__init__(name=name, tunable=tunable)
         self.latency_table = latency_table
@@ -127,7 +146,7 @@ class MUXNetHyperModel(keras_tuner.HyperModel):
                              f"and {len(strides)} strides")
         self.choices = _checked_choices(kernel=kernels, expand=expansions, blocks=normal_blocks,
                                         leave_out=leave_out, scales=scales, activation=activations,
-                                        se=squeeze_excite)
+                                        se=squeeze_excite, width=width_multipliers)
         self.strides, self.scales = tuple(strides), tuple(scales)
         self.input_shape, self.classes = tuple(input_shape), int(classes)
         self.widths, self.stem_filters, self.head_filters = tuple(widths), stem_filters, head_filters
@@ -189,7 +208,7 @@ def _checked_choices(**choices):
     """{key: tuple of values or None}; an empty or unknown choice is named."""
     out = {}
     for key, values in choices.items():
-        if values is None and key == "activation":
+        if values is None and key in ("activation", "width"):
             out[key] = None
             continue
         values = tuple(values)
@@ -197,7 +216,8 @@ def _checked_choices(**choices):
             raise ValueError(f"the space needs at least one {key} choice")
         invalid = {"activation": lambda v: v not in ACTIVATIONS,
                    "kernel": lambda v: int(v) < 1 or int(v) % 2 == 0,
-                   "blocks": lambda v: int(v) < 0}.get(key, lambda v: False)
+                   "blocks": lambda v: int(v) < 0,
+                   "width": lambda v: not float(v) > 0}.get(key, lambda v: False)
         unknown = [v for v in values if invalid(v)]
         if unknown:
             raise ValueError(f"invalid {key} choice(s) {unknown}" + (

@@ -82,6 +82,7 @@ def test_the_commands_space_is_the_extended_one_and_needs_no_table():
     assert choices["stage2_activation"] == ("relu", "hard_swish", "swish")
     assert choices["stage2_se"] == (True, False) and choices["stage2_kernel"] == (3, 5)
     assert choices["stage2_blocks"] == (0, 1, 2) and "0" in choices["stage2_scales"]
+    assert choices["stage4_width"] == (0.25, 0.5, 1.0, 1.5)
     assert [o.name for o in space.objectives] == ["val_accuracy", "params", "madds"]
 
 
@@ -139,13 +140,22 @@ def device_table_for_the_space(path, size):
     space = hypermodel(size)
     hp = keras_tuner.HyperParameters()
     space.declare(hp)
-    # Every stage takes the same choices in a candidate and parts do not depend on repeats or
-    # on other stages (the widths are fixed), so one candidate per combination of a stage's
-    # choices covers every part of every stage.
+    # A part depends on its own stage's choices and, for a reduction block, on the width of the
+    # stage before (its input), not on repeats or other stages. So candidates with one normal
+    # block whose stages all take the same choices cover every mux part, and reduction-only
+    # candidates whose stages alternate between two widths a, b (every ordered pair) cover every
+    # reduction block after every input width.
     choices = {p.name.split("_", 1)[1]: tuple(p.values) for p in hp.space}
-    for combination in itertools.product(*choices.values()):
-        values = {f"stage{stage}_{key}": value for stage in range(1, 5)
-                  for key, value in zip(choices, combination)}
+    choices["blocks"] = (1,)
+    candidates = [[dict(zip(choices, combination))] * 4 for combination in itertools.product(*choices.values())]
+    reduction = [key for key in choices if key in ("kernel", "expand", "activation", "se")]
+    for combination, widths in itertools.product(itertools.product(*(choices[k] for k in reduction)),
+                                                 itertools.product(choices["width"], repeat=2)):
+        stage = {**dict(zip(reduction, combination)), "blocks": 0, "leave_out": 0.5, "scales": "0"}
+        candidates.append([{**stage, "width": widths[number % 2]} for number in range(4)])
+    for stages in candidates:
+        values = {f"stage{number}_{key}": value for number, stage in enumerate(stages, start=1)
+                  for key, value in stage.items()}
         for part in network_parts(candidate_spec(values, WIDTHS, STEM, HEAD), size, classes=10):
             table.record(part.key, 0.001 * len(part.key), 1000)  # any positive figure
     table.record(INVOKE_KEY, 0.001, 100)

@@ -145,3 +145,28 @@ def test_extended_candidate_exports_exactly_with_hard_swish():
     assert "HARD_SWISH" in exported.ops()
     x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
     np.testing.assert_allclose(exported(x), np.asarray(model(x)), atol=1e-5)
+
+
+def test_width_choice_scales_the_stages_and_keys_the_latency_parts(tmp_path):
+    from keras_muxnet.search.space import WIDTH_MULTIPLIERS, stage_width
+
+    assert [stage_width(16, m) for m in WIDTH_MULTIPLIERS] == [4, 8, 16, 24]
+    assert [stage_width(48, m) for m in WIDTH_MULTIPLIERS] == [12, 24, 48, 72]
+    hypermodel = MUXNetHyperModel(width_multipliers=WIDTH_MULTIPLIERS, scales=("0",), **SMALL)
+    hp = keras_tuner.HyperParameters()
+    hypermodel.declare(hp)
+    assert tuple(next(p for p in hp.space if p.name == "stage2_width").values) == WIDTH_MULTIPLIERS
+    base = values(blocks=1, scales="0")
+    wide = {**base, **{f"stage{s}_width": m for s, m in zip(range(1, 5), (0.25, 0.5, 1.0, 1.5))}}
+    spec = candidate_spec(wide, **SMALL)
+    # Every block of a stage has the stage's width, written into the block strings.
+    assert [decode_block(b).filters for stage in spec.stages[1:] for b in stage] == [4, 4, 12, 12, 32, 32, 72, 72]
+    # Values saved before the width choice existed (no stageN_width) rebuild the base widths.
+    assert candidate_spec(base, **SMALL).stages == candidate_spec(
+        {**base, **{f"stage{s}_width": 1.0 for s in range(1, 5)}}, **SMALL).stages
+    # The latency table keys each part by its input shape and block string, widths included.
+    keys = {p.key for p in network_parts(spec, 32, 4)}
+    assert {"16x16x16|ir_r1_k5_s2_e4_c4_se0.75_nre", "4x4x12|ir_r1_k5_s1_e4_c32_se0.75_nsw",
+            "2x2x72|head_c64_n4"} <= keys
+    with pytest.raises(ValueError, match=r"invalid width choice\(s\) \[0\]"):
+        MUXNetHyperModel(width_multipliers=(0, 1.0), **SMALL)
