@@ -27,9 +27,6 @@ SCALES = ("0", "-1.0")
 # The choices that trade accuracy for latency, per stage: kernels capped at 5x5, stages
 # without normal blocks, ReLU / hard-swish / swish, SE on or off.
 KERNELS, NORMAL_BLOCKS, SQUEEZE_EXCITE = (3, 5), (0, 1, 2), (True, False)
-# Each stage 0.25x-1.5x of WIDTHS wide: the candidates' capacity (and true accuracy) then varies
-# by more than the short evaluation's seed noise, so their ranking carries over between seeds.
-WIDTH_MULTIPLIERS = (0.25, 0.5, 1.0, 1.5)
 VALIDATION_FRACTION = 0.3  # 540 held-out digits: one image is 0.19 accuracy points
 PROJECT = "muxnet_digits"
 LATENCY_QUANTIZE = (None, "int8")
@@ -40,7 +37,9 @@ DEFAULT_OBJECTIVES = "val_accuracy,latency_ms"
 def hypermodel(size, latency_table=None, objectives="val_accuracy,params,madds", evaluation=None, seed=0):
     """The search space of `keras-muxnet search` (digits, 10 classes) at size x size (objectives
     that need no latency table unless given)."""
-    from keras_muxnet.search.space import ACTIVATIONS, MUXNetHyperModel
+    # Each stage 0.25x-1.5x of WIDTHS wide (search.space.WIDTH_MULTIPLIERS): narrow stages are
+    # what lets a searched network beat the MobileNetV3 ladder's latency by a wide margin.
+    from keras_muxnet.search.space import ACTIVATIONS, WIDTH_MULTIPLIERS, MUXNetHyperModel
 
     return MUXNetHyperModel(input_shape=(size, size, 3), classes=10, widths=WIDTHS,
                             stem_filters=STEM, head_filters=HEAD, kernels=KERNELS,

@@ -9,11 +9,10 @@ trade accuracy for latency (issue 12) can be opened per stage: the activation (R
 swish: `activations=ACTIVATIONS`), SE on or off (`squeeze_excite=(True, False)`), a depthwise
 kxk instead of the 2-channel groups of the mux blocks (scale "0"), kernels capped at 5x5
 (`kernels=CAPPED_KERNELS`: XNNPACK's fast depthwise path) and stages without normal blocks
-(`normal_blocks` with 0). A width multiplier per stage (`width_multipliers`, e.g.
-WIDTH_MULTIPLIERS) scales the stage's output channels, so candidates differ in capacity, and hence
-in true accuracy, by more than a short evaluation's seed noise. A candidate is a `MUXNetSpec` written in the same compact block
-strings as the named variants, so `spec.describe()` prints it as a variant definition and
-`MUXNet(spec)` rebuilds it. Parameters and multiply-adds come exactly from
+(`normal_blocks` with 0), and a width multiplier per stage (`width_multipliers`, e.g.
+WIDTH_MULTIPLIERS: capacity, and latency, over a 6x range). A candidate is a `MUXNetSpec`
+written in the same compact block strings as the named variants, so `spec.describe()` prints it
+as a variant definition and `MUXNet(spec)` rebuilds it. Parameters and multiply-adds come exactly from
 `keras_muxnet.profiler`, with no training; with a `LatencyTable`, `latency_ms` is the table's
 predicted TFLite latency (float32 or int8, as the table was made). Accuracy comes from the
 short, seeded evaluation of `search.evaluation`.
