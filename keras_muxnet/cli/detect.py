@@ -78,7 +78,7 @@ def backbone_of(model_name):
 
 
 def train(args):
-    from keras_muxnet._keras import KERAS_MODE
+    from keras_muxnet._keras import KERAS_MODE, keras
     from keras_muxnet.detection import SSDLite, SSDLoss, anchors, digit_scenes, fitting
     from keras_muxnet.detection.int8_fidelity import int8_scores
     from keras_muxnet.training.run import export
@@ -89,6 +89,9 @@ def train(args):
     if args.out:
         os.makedirs(args.out, exist_ok=True)
     args.size = args.size or digit_scenes.DEFAULT_SIZE
+    # Seeded before the model is built: `fitting.train` seeds only after, so without this the
+    # initial weights (and the result) changed from run to run with the same --seed.
+    keras.utils.set_random_seed(args.seed)
     model = SSDLite(backbone, num_classes=digit_scenes.NUM_CLASSES, input_size=args.size,
                     anchor_layout=anchors.DIGIT_SCENES_STRIDE8, feature_layout="stride8_top_down")
     train_data, heldout = digit_scenes.load_digit_scenes(

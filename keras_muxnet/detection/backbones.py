@@ -27,7 +27,7 @@ from keras_muxnet._keras import keras
 MOBILENET_V2 = "mobilenet_v2"
 MOBILENET_V2_TAPS = ("block_13_expand_relu", "out_relu")
 MOBILENET_V2_STRIDE8_TAP = "block_6_expand_relu"
-FEATURE_LAYOUTS = ("paper", "stride8", "stride8_top_down")
+FEATURE_LAYOUTS = ("paper", "stride8", "stride8_top_down", "stride8_fpn")
 
 
 def spec_to_config(spec):

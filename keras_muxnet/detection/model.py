@@ -48,6 +48,8 @@ class SSDLite(keras.Model):
         inputs, taps = backbones.build(backbone, input_size, backbone_weights, feature_layout)
         if feature_layout == "stride8_top_down":
             taps = [heads.top_down(taps[0], taps[1])] + taps[1:]
+        elif feature_layout == "stride8_fpn":
+            taps = heads.pyramid(taps)
         maps = taps + heads.extra_layers(taps[-1])
         per_cell = anchors_lib.anchors_per_cell(len(maps), **anchor_layout)
         outputs = heads.predictions(maps, per_cell, num_classes)
