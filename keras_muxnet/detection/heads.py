@@ -59,7 +59,8 @@ def pyramid(taps, name="ssd_fpn"):
 
     The bound is for int8: the backbone's last swish spans hundreds (0-232 on digit scenes), a
     range whose int8 step (0.9) the extra layers amplify; everything reading it (its head, the
-    extra layers, the merge) now sees [0, 6], as MobileNetV2's ReLU6 features are.
+    extra layers, the merge) now sees [0, 6], as MobileNetV2's ReLU6 features are. It did not
+    close the int8 gap on its own: mAP@0.5 0.586 in Keras, 0.522 in int8 (digit scenes, seed 0).
     """
     fine, middle, top = taps
     top = layers.ReLU(6.0, name=name + "_top_relu6")(top)

@@ -5,8 +5,9 @@ RGB images in [0, 255] (input_size x input_size) to raw predictions (B, A, 4 + 1
 `anchor_layout` (default: the paper's, `anchors.PAPER`) sets the anchors' scales and ratios;
 `feature_layout` (default "paper": heads at stride 16 and 32 plus four extra layers, six maps)
 can be "stride8", which adds a head at stride 8 in front (seven maps; for small objects), or
-"stride8_top_down", the same with the stride-16 map added into the stride-8 one (digit scenes
-use it, with `anchors.DIGIT_SCENES_STRIDE8`); see
+"stride8_top_down", the same with the stride-16 map added into the stride-8 one, or
+"stride8_fpn", a top-down pyramid from stride 32 (digit scenes use it, with
+`anchors.DIGIT_SCENES_STRIDE8`); see
 `backbones`, `heads`, `anchors`, `box_coding`, `targets`, `loss` and `postprocess` for every
 choice. On top of a plain model it knows its anchors and:
 - `compile()` defaults to the SSD loss (`loss.SSDLoss`);
