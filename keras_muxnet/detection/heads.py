@@ -61,6 +61,9 @@ def pyramid(taps, name="ssd_fpn"):
     range whose int8 step (0.9) the extra layers amplify; everything reading it (its head, the
     extra layers, the merge) now sees [0, 6], as MobileNetV2's ReLU6 features are. It did not
     close the int8 gap on its own: mAP@0.5 0.586 in Keras, 0.522 in int8 (digit scenes, seed 0).
+    `dev/int8_drift.py detector` on that detector: the error is already in the stride-32 blocks,
+    whose tensors span +-100-380 (int8 steps of 1-3) and reach the bound ~11 of its steps (0.27)
+    off on average; the bound shrinks the step downstream, not that error.
     """
     fine, middle, top = taps
     top = layers.ReLU(6.0, name=name + "_top_relu6")(top)
