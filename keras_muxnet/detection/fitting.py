@@ -58,6 +58,8 @@ def train(model, train_data, heldout_data, epochs, batch_size=32, learning_rate=
           verbose=1, callbacks=(), loss=None):
     """Fit `model` on (images, boxes, labels) and evaluate on the held-out triple.
 
+    `seed` fixes the shuffling and what Keras draws from here on, not the model's initial
+    weights: seed (`keras.utils.set_random_seed`) before building the model for those.
     `loss` defaults to the model's (`SSDLoss()`). Returns
     {"map50", "map", "voc07_map50", "epochs", "seconds", "loss"}.
     """

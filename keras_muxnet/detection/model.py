@@ -5,8 +5,9 @@ RGB images in [0, 255] (input_size x input_size) to raw predictions (B, A, 4 + 1
 `anchor_layout` (default: the paper's, `anchors.PAPER`) sets the anchors' scales and ratios;
 `feature_layout` (default "paper": heads at stride 16 and 32 plus four extra layers, six maps)
 can be "stride8", which adds a head at stride 8 in front (seven maps; for small objects), or
-"stride8_top_down", the same with the stride-16 map added into the stride-8 one (digit scenes
-use it, with `anchors.DIGIT_SCENES_STRIDE8`); see
+"stride8_top_down", the same with the stride-16 map added into the stride-8 one, or
+"stride8_fpn", a top-down pyramid from stride 32 (digit scenes use it, with
+`anchors.DIGIT_SCENES_STRIDE8`); see
 `backbones`, `heads`, `anchors`, `box_coding`, `targets`, `loss` and `postprocess` for every
 choice. On top of a plain model it knows its anchors and:
 - `compile()` defaults to the SSD loss (`loss.SSDLoss`);
@@ -48,6 +49,8 @@ class SSDLite(keras.Model):
         inputs, taps = backbones.build(backbone, input_size, backbone_weights, feature_layout)
         if feature_layout == "stride8_top_down":
             taps = [heads.top_down(taps[0], taps[1])] + taps[1:]
+        elif feature_layout == "stride8_fpn":
+            taps = heads.pyramid(taps)
         maps = taps + heads.extra_layers(taps[-1])
         per_cell = anchors_lib.anchors_per_cell(len(maps), **anchor_layout)
         outputs = heads.predictions(maps, per_cell, num_classes)

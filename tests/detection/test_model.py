@@ -89,7 +89,7 @@ def test_bad_arguments():
 
 @pytest.mark.slow
 @pytest.mark.both_modes
-@pytest.mark.parametrize("layout", ["stride8", "stride8_top_down"])
+@pytest.mark.parametrize("layout", ["stride8", "stride8_top_down", "stride8_fpn"])
 def test_stride8_layout_adds_a_finer_map_and_trains(tiny_backbone, layout):
     model = SSDLite(tiny_backbone, num_classes=3, input_size=64, feature_layout=layout,
                     anchor_layout=anchors.DIGIT_SCENES_STRIDE8)
@@ -98,6 +98,11 @@ def test_stride8_layout_adds_a_finer_map_and_trains(tiny_backbone, layout):
     assert model.get_layer("block4a_expand_activation").output.shape[1:3] == (8, 8)
     if layout == "stride8_top_down":  # the stride-16 map, upsampled, is added to it
         assert model.get_layer("ssd_top_down_add").output.shape[1:] == (8, 8, 48)
+    if layout == "stride8_fpn":  # stride 32 (bounded to [0, 6]) into 16, and that into 8
+        assert model.get_layer("ssd_fpn_16_add").output.shape[1:3] == (4, 4)
+        assert model.get_layer("ssd_fpn_8_add").output.shape[1:] == (8, 8, 48)
+        bounded = model.get_layer("ssd_fpn_top_relu6").output  # what the extra layers read
+        assert model.get_layer("ssd_extra1_reduce").input is bounded
     assert len(model.anchors) == 4 * (64 + 16 + 4 + 4 * 1)
     assert model.anchors[:4, 2].min() == pytest.approx(0.1)  # 6.4-pixel anchors, 8-pixel cells
     image = np.random.default_rng(0).integers(0, 255, (64, 64, 3)).astype(np.uint8)
