@@ -23,24 +23,30 @@ import os
 import numpy as np
 
 
-def classifier(args):
+def _digits_model(name):
+    """The digits data at 32 px and an untrained MUXNet for them (logits out), seeded."""
     from keras_muxnet import ablations
     from keras_muxnet._keras import keras
-    from keras_muxnet.export import int8_drift, rewrite, runtime, tflite
-    from keras_muxnet.export.agreement import run_batched
     from keras_muxnet.models import MUXNet
     from keras_muxnet.training.digits import NUM_CLASSES, load_digits
 
-    (x, y), (x_val, y_val) = load_digits(size=32, seed=0)
+    data = load_digits(size=32, seed=0)
     keras.utils.set_random_seed(0)
-    model = MUXNet(ablations.resolve(args.model), weights=None, input_shape=(32, 32, 3),
+    model = MUXNet(ablations.resolve(name), weights=None, input_shape=(32, 32, 3),
                    classes=NUM_CLASSES, classifier_activation=None)
+    return data, model
+
+
+def classifier(args):
+    from keras_muxnet.export import int8_drift, rewrite, runtime, tflite
+    from keras_muxnet.export.agreement import run_batched
+    from keras_muxnet.optimize.qat_check import fit_logits
+
+    ((x, y), (x_val, y_val)), model = _digits_model(args.model)
     if os.path.exists(args.weights):
         model.load_weights(args.weights)
     else:
-        model.compile(optimizer=keras.optimizers.Adam(3e-3),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        model.fit(x, y, batch_size=32, epochs=4, verbose=2)
+        fit_logits(model, x, y, epochs=4, learning_rate=3e-3, batch_size=32)
         model.save_weights(args.weights)
     flatbuffer = tflite.convert(model, "int8", x[:args.calibration], int8_io=True)
     reference = model.predict(x_val, verbose=0)
@@ -54,25 +60,16 @@ def classifier(args):
 
 
 def qat(args):
-    from keras_muxnet import ablations
-    from keras_muxnet._keras import keras
     from keras_muxnet.export import int8_drift, runtime, tflite
     from keras_muxnet.export.agreement import run_batched
-    from keras_muxnet.models import MUXNet
     from keras_muxnet.optimize import quantize_aware
-    from keras_muxnet.optimize.qat_check import follows, softmax
-    from keras_muxnet.training.digits import NUM_CLASSES, load_digits
+    from keras_muxnet.optimize.qat_check import fit_logits, follows, softmax
 
-    (x, y), (x_val, _) = load_digits(size=32, seed=0)
-    keras.utils.set_random_seed(0)
-    model = MUXNet(ablations.resolve(args.model), weights=None, input_shape=(32, 32, 3),
-                   classes=NUM_CLASSES, classifier_activation=None)
+    ((x, y), (x_val, _)), model = _digits_model(args.model)
     model.load_weights(args.weights)  # written by the classifier run
     representative = x[:args.calibration]
     qat_model = quantize_aware(model, representative)
-    qat_model.compile(optimizer=keras.optimizers.Adam(1e-4),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    qat_model.fit(x, y, batch_size=32, epochs=1, verbose=2)
+    fit_logits(qat_model, x, y, epochs=1, learning_rate=1e-4, batch_size=32)
     flatbuffer = tflite.convert(qat_model, "int8", representative, int8_io=True)
     print("QAT int8 vs its QAT model:", follows(
         softmax(run_batched(runtime.TFLiteModel(flatbuffer), x_val)),
@@ -103,16 +100,14 @@ def detector(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     kinds = parser.add_subparsers(dest="kind", required=True)
-    one = kinds.add_parser("classifier")
-    one.add_argument("--model", default="muxnet_xs")
-    one.add_argument("--weights", default="/tmp/muxnet_digits.weights.h5")
-    one.add_argument("--calibration", type=int, default=100)
+    digits = argparse.ArgumentParser(add_help=False)  # what the two digits kinds share
+    digits.add_argument("--model", default="muxnet_xs")
+    digits.add_argument("--weights", default="/tmp/muxnet_digits.weights.h5")
+    digits.add_argument("--calibration", type=int, default=100)
+    one = kinds.add_parser("classifier", parents=[digits])
     one.add_argument("--images", type=int, default=20)
     one.set_defaults(func=classifier)
-    three = kinds.add_parser("qat")
-    three.add_argument("--model", default="muxnet_xs")
-    three.add_argument("--weights", default="/tmp/muxnet_digits.weights.h5")
-    three.add_argument("--calibration", type=int, default=100)
+    three = kinds.add_parser("qat", parents=[digits])
     three.add_argument("--images", type=int, default=10)
     three.set_defaults(func=qat)
     two = kinds.add_parser("detector")

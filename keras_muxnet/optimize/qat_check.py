@@ -87,7 +87,8 @@ def self_noise(model, x, reference, steps=NOISE_STEPS, seed=0):
     return follows(softmax(model.predict(noisy, verbose=0)), reference)
 
 
-def _fit(model, x, y, epochs, learning_rate, batch_size):
+def fit_logits(model, x, y, epochs, learning_rate, batch_size):
+    """`model` (logits out) fitted on (x, y) with Adam, as the check trains both its models."""
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0)
@@ -109,12 +110,12 @@ def check(model, train, held_out, epochs=4, qat_epochs=1, calibration=100, batch
                          f"training images; got {epochs}, {qat_epochs}, {calibration}")
     if epochs:
         log(f"training {model.name} for {epochs} epoch(s) on {len(x)} images")
-        _fit(model, x, y, epochs, learning_rate, batch_size)
+        fit_logits(model, x, y, epochs, learning_rate, batch_size)
     representative = x[:calibration]
     ptq = tflite.convert(model, "int8", representative, int8_io=True)
     log(f"quantization-aware training for {qat_epochs} epoch(s)")
     qat = quantize_aware(model, representative, logit_range=logit_range)
-    _fit(qat, x, y, qat_epochs, qat_learning_rate, batch_size)
+    fit_logits(qat, x, y, qat_epochs, qat_learning_rate, batch_size)
     qat_file = tflite.convert(qat, "int8", representative, int8_io=True)
 
     float_probs = softmax(model.predict(x_val, verbose=0))
