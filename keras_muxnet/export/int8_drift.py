@@ -36,16 +36,20 @@ class TensorDrift:
     clipped: float         # share of the Keras values outside int8_range
 
 
+def _layers_by_name(model):
+    """{name: layer} of `model`'s layers, a nested model's layers too (they keep their names)."""
+    by_name = {}
+    for layer in model.layers:
+        by_name[layer.name] = layer
+        if isinstance(layer, keras.Model):
+            by_name.update({inner.name: inner for inner in layer.layers})
+    return by_name
+
+
 def _layer_names(model):
     """Names of the layers with one output (a split's several outputs match no one tensor)."""
-    names = set()
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):  # a nested model's layers keep their own names
-            names.update(inner.name for inner in layer.layers
-                         if not isinstance(inner.output, (list, tuple)))
-        if not isinstance(layer.output, (list, tuple)):
-            names.add(layer.name)
-    return names
+    return {name for name, layer in _layers_by_name(model).items()
+            if not isinstance(layer.output, (list, tuple))}
 
 
 def _layer_of(tensor_name, names):
@@ -91,11 +95,7 @@ def int8_outputs(flatbuffer, model):
 
 def _keras_outputs(model, layers_):
     """A model from `model`'s input to the outputs of `layers_` (names, nested models too)."""
-    by_name = {}
-    for layer in model.layers:
-        by_name[layer.name] = layer
-        if isinstance(layer, keras.Model):
-            by_name.update({inner.name: inner for inner in layer.layers})
+    by_name = _layers_by_name(model)
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
     return keras.Model(inputs, [by_name[name].output for name in layers_])
 
