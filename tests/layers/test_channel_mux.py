@@ -44,6 +44,7 @@ def test_wrapped_layer_must_keep_the_shape():
 
 
 def test_fits_saves_reloads_and_converts(tmp_path):
+    keras.utils.set_random_seed(0)
     inputs = keras.Input((6, 6, 8))
     x = ChannelMux(keras.layers.Conv2D(4, 3, padding="same"), 0.5, name="mux")(inputs)
     model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(x)))

@@ -30,6 +30,7 @@ def test_fit_splits_the_batch_over_two_devices(two_devices):
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 255, (32, 32, 32, 3)).astype("float32")
     y = (x.mean(axis=(1, 2, 3)) > 127.5).astype("int32")
+    keras.utils.set_random_seed(0)
     model = MUXNet(TRAINING_TINY, weights=None, input_shape=(32, 32, 3), classes=2,
                    classifier_activation=None)
     model.compile(optimizer=keras.optimizers.Adam(3e-3),
