@@ -95,7 +95,9 @@ def _convert(converter, detector, quantize, representative_data):
     tflite.configure_quantization(converter, quantize, representative_data,
                                   (None, detector.input_size, detector.input_size, 3),
                                   float_fallback=True)
-    return tflite.run_converter(converter, quantize)
+    # The squeeze-and-excitation gates' logits get int8 ranges no wider than their sigmoid can
+    # use (`export.saturation`): on the digit-scenes detector int8 mAP@0.5 rose 0.004-0.017.
+    return tflite.run_converter(converter, quantize, narrow_saturated=True)
 
 
 def to_tflite(detector, path, quantize=None, representative_data=None, **postprocess_options):

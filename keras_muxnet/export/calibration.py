@@ -15,11 +15,14 @@ calibration only, measures every calibrated tensor's range itself (the interpret
 tensors, so no buffer is shared), writes those ranges into the calibrated flatbuffer and
 quantizes it with the MLIR quantizer the converter calls itself. Nothing else changes: with the
 calibrator's ranges kept the result runs identically to `converter.convert()`.
-`export.int8_drift` shows the effect layer by layer.
+`export.int8_drift` shows the effect layer by layer. `narrow_saturated=True` also clips the
+inputs of sigmoid gates to where int8 LOGISTIC still changes its output (`export.saturation`).
 """
 
 import numpy as np
 import tensorflow as tf
+
+from keras_muxnet.export import saturation
 
 
 def _model_object(flatbuffer):
@@ -94,12 +97,15 @@ def _samples(converter):
     return generate()
 
 
-def convert_int8(converter, int8_io=False):
+def convert_int8(converter, int8_io=False, narrow_saturated=False):
     """Full-integer conversion of a converter set up for "int8" (see the module docstring)."""
     from tensorflow.lite.python.convert import mlir_quantize
 
     converter._experimental_calibrate_only = True  # TFLite's own switch for this two-step use
     calibrated = converter.convert()
-    fixed, _ = with_ranges(calibrated, observed_ranges(calibrated, _samples(converter)))
+    ranges = observed_ranges(calibrated, _samples(converter))
+    if narrow_saturated:
+        ranges, _ = saturation.narrowed(_model_object(calibrated), ranges)
+    fixed, _ = with_ranges(calibrated, ranges)
     io_type = tf.int8 if int8_io else tf.float32
     return mlir_quantize(fixed, input_data_type=io_type, output_data_type=io_type)
