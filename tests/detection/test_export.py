@@ -50,6 +50,9 @@ def test_int8_export_runs_with_integer_kernels(detector, tmp_path):
 def test_int8_needs_representative_data_and_inputs_are_checked(detector, tmp_path):
     with pytest.raises(ValueError, match="needs representative_data"):
         export.to_tflite(detector, str(tmp_path / "x.tflite"), quantize="int8")
+    with pytest.raises(ValueError, match="int8_ranges must be one of"):
+        export.to_tflite(detector, str(tmp_path / "x.tflite"), quantize="int8",
+                         representative_data=_images(1), int8_ranges="percentile")
     assert not (tmp_path / "x.tflite").exists()
 
 
@@ -68,7 +71,9 @@ def test_int8_export_clips_gate_logits_that_min_max_would_not(tiny_backbone):
     squeezed = keras.Model(detector.input, [layer.input for layer in gates])(images)
     logits = [np.asarray(x) @ layer.get_weights()[0][0, 0] + layer.get_weights()[1]
               for x, layer in zip(squeezed, gates)]
-    assert max(float(np.abs(x).max()) for x in logits) > 2 * saturation.GATE_BOUND
+    # Averaged over the images too (the default int8 ranges), some gate's logits reach past it.
+    assert max(float(np.abs(x).reshape(len(x), -1).max(1).mean()) for x in logits) > (
+        2 * saturation.GATE_BOUND)
     flatbuffer = export.convert(detector, quantize="int8", representative_data=images)
     assert set(ops.custom_ops(flatbuffer)) == {export.POSTPROCESS_OP}
     model = calibration._model_object(flatbuffer)
