@@ -24,6 +24,10 @@ from keras_muxnet._files import check_writable, write_bytes
 from keras_muxnet.export import ops, rewrite as rewrite_lib, runtime, tflite
 
 POSTPROCESS_OP = "TFLite_Detection_PostProcess"
+# How int8 calibration turns each activation's values on the representative images into its
+# range: "average" (the default) averages every image's min and max, "min_max" takes the
+# extremes over all images (TFLite's own choice; see `export.calibration.observed_ranges`).
+INT8_RANGES = ("average", "min_max")
 
 
 def _postprocess_attributes(num_classes, max_detections, iou_threshold, score_threshold):
@@ -67,9 +71,12 @@ def _detect_function(detector, core, max_detections, iou_threshold, score_thresh
 
 
 def convert(detector, quantize=None, representative_data=None, max_detections=postprocess.MAX_DETECTIONS,
-            iou_threshold=postprocess.IOU_THRESHOLD, score_threshold=postprocess.SCORE_THRESHOLD):
+            iou_threshold=postprocess.IOU_THRESHOLD, score_threshold=postprocess.SCORE_THRESHOLD,
+            int8_ranges="average"):
     """The detector's TFLite flatbuffer as bytes (see `to_tflite`)."""
     tflite.check_quantize(quantize, representative_data, False)
+    if int8_ranges not in INT8_RANGES:
+        raise ValueError(f"int8_ranges must be one of {INT8_RANGES}, got {int8_ranges!r}")
     core, _ = rewrite_lib.for_inference(detector)
     detect = _detect_function(detector, core, max_detections, iou_threshold, score_threshold)
     with tempfile.TemporaryDirectory() as folder:
@@ -80,7 +87,7 @@ def convert(detector, quantize=None, representative_data=None, max_detections=po
         tf.saved_model.save(module, folder, signatures={"serving_default": detect.get_concrete_function()},
                             options=tf.saved_model.SaveOptions(experimental_custom_gradients=False))
         converter = tf.lite.TFLiteConverter.from_saved_model(folder)
-        flatbuffer = _convert(converter, detector, quantize, representative_data)
+        flatbuffer = _convert(converter, detector, quantize, representative_data, int8_ranges)
     others = [name for name in ops.custom_ops(flatbuffer) if name != POSTPROCESS_OP]
     if others:
         raise ValueError(f"the exported detector uses non-builtin operators {others}")
@@ -89,24 +96,32 @@ def convert(detector, quantize=None, representative_data=None, max_detections=po
     return flatbuffer
 
 
-def _convert(converter, detector, quantize, representative_data):
+def _convert(converter, detector, quantize, representative_data, int8_ranges):
     converter.allow_custom_ops = True  # for TFLite_Detection_PostProcess only, checked below
     # Integer kernels wherever they exist; the post-processing operator stays float.
     tflite.configure_quantization(converter, quantize, representative_data,
                                   (None, detector.input_size, detector.input_size, 3),
                                   float_fallback=True)
-    return tflite.run_converter(converter, quantize)
+    # Averaged ranges: a few scenes with outlying activations (the stride-32 blocks reach
+    # +-100-380) no longer stretch the int8 steps of all. The squeeze-and-excitation gates'
+    # logits get ranges no wider than their sigmoid can use (`export.saturation`). Both measured
+    # on the digit-scenes detector in `dev/int8_calibration.py`'s docstring.
+    return tflite.run_converter(converter, quantize, narrow_saturated=True,
+                                average_ranges=int8_ranges == "average")
 
 
-def to_tflite(detector, path, quantize=None, representative_data=None, **postprocess_options):
+def to_tflite(detector, path, quantize=None, representative_data=None, int8_ranges="average",
+              **postprocess_options):
     """Export an SSDLite to a .tflite file at `path` (all-or-nothing); returns the path.
 
     quantize: None, "float16", "dynamic" or "int8" (needs `representative_data`, images
-    (N, size, size, 3) in [0, 255]). `postprocess_options`: max_detections, iou_threshold,
-    score_threshold (defaults those of `postprocess`).
+    (N, size, size, 3) in [0, 255]; `int8_ranges`: one of `INT8_RANGES`).
+    `postprocess_options`: max_detections, iou_threshold, score_threshold (defaults those of
+    `postprocess`).
     """
     check_writable(path)
-    flatbuffer = convert(detector, quantize, representative_data, **postprocess_options)
+    flatbuffer = convert(detector, quantize, representative_data, int8_ranges=int8_ranges,
+                         **postprocess_options)
     return write_bytes(path, flatbuffer)
 
 

@@ -1,8 +1,10 @@
 """How close an int8 TFLite detector stays to its Keras original (issue 11: mAP@0.5 within 0.02).
 
 `int8_scores` exports the detector to full-integer TFLite (`detection.export`, calibrated on
-real scenes) and scores its detections on held-out scenes exactly as `fitting.evaluate` scores
-Keras's. Where the int8 error starts, tensor by tensor: `export.int8_drift`.
+real scenes, with the export's default int8 ranges: averaged per scene, sigmoid gates clipped)
+and scores its detections on held-out scenes exactly as `fitting.evaluate` scores Keras's.
+Where the int8 error starts, tensor by tensor: `export.int8_drift`; the ranges compared over
+several calibration sets: `dev/int8_calibration.py`.
 """
 
 import numpy as np

@@ -15,11 +15,16 @@ calibration only, measures every calibrated tensor's range itself (the interpret
 tensors, so no buffer is shared), writes those ranges into the calibrated flatbuffer and
 quantizes it with the MLIR quantizer the converter calls itself. Nothing else changes: with the
 calibrator's ranges kept the result runs identically to `converter.convert()`.
-`export.int8_drift` shows the effect layer by layer.
+`export.int8_drift` shows the effect layer by layer. `narrow_saturated=True` also clips the
+inputs of sigmoid gates to where int8 LOGISTIC still changes its output (`export.saturation`);
+`average_ranges=True` averages each sample's min and max instead of taking the extremes over
+all samples (the detector export's default; classifiers keep the extremes).
 """
 
 import numpy as np
 import tensorflow as tf
+
+from keras_muxnet.export import saturation
 
 
 def _model_object(flatbuffer):
@@ -42,16 +47,19 @@ def _calibrated_tensors(model):
     return found
 
 
-def observed_ranges(calibrated, samples):
+def observed_ranges(calibrated, samples, average=False):
     """{tensor index: (min, max)} of the main subgraph's tensors over `samples` (each a list of
     input arrays, as a representative dataset yields them), run by the float `calibrated`
-    model with every intermediate tensor kept."""
+    model with every intermediate tensor kept. average=True: each tensor's per-sample minimum
+    and maximum averaged over the samples (widened to hold 0, as int8 must) instead of the
+    extremes of them all: TF's "average min/max" calibration, which a few outlying samples
+    cannot stretch."""
     from keras_muxnet.export.runtime import make_interpreter
 
     interpreter = make_interpreter(calibrated, preserve_all_tensors=True)
     inputs = interpreter.get_input_details()
     tensors = [t["index"] for t in interpreter.get_tensor_details() if t["dtype"] == np.float32]
-    low, high, count = {}, {}, 0
+    low, high, seen, count = {}, {}, {}, 0
     for sample in samples:
         for detail, value in zip(inputs, sample, strict=True):
             interpreter.set_tensor(detail["index"], np.asarray(value, detail["dtype"]))
@@ -63,10 +71,18 @@ def observed_ranges(calibrated, samples):
             except ValueError:  # a tensor with no data (e.g. an unused optional one)
                 continue
             if value.size:
-                low[index] = min(low.get(index, np.inf), float(value.min()))
-                high[index] = max(high.get(index, -np.inf), float(value.max()))
+                if average:
+                    low[index] = low.get(index, 0.0) + float(value.min())
+                    high[index] = high.get(index, 0.0) + float(value.max())
+                    seen[index] = seen.get(index, 0) + 1
+                else:
+                    low[index] = min(low.get(index, np.inf), float(value.min()))
+                    high[index] = max(high.get(index, -np.inf), float(value.max()))
     if not count:
         raise ValueError("representative data is empty")
+    if average:
+        return {index: (min(low[index] / seen[index], 0.0), max(high[index] / seen[index], 0.0))
+                for index in low}
     return {index: (low[index], high[index]) for index in low}
 
 
@@ -94,12 +110,16 @@ def _samples(converter):
     return generate()
 
 
-def convert_int8(converter, int8_io=False):
-    """Full-integer conversion of a converter set up for "int8" (see the module docstring)."""
+def convert_int8(converter, int8_io=False, narrow_saturated=False, average_ranges=False):
+    """Full-integer conversion of a converter set up for "int8" (see the module docstring;
+    `average_ranges`: `observed_ranges(..., average=True)`)."""
     from tensorflow.lite.python.convert import mlir_quantize
 
     converter._experimental_calibrate_only = True  # TFLite's own switch for this two-step use
     calibrated = converter.convert()
-    fixed, _ = with_ranges(calibrated, observed_ranges(calibrated, _samples(converter)))
+    ranges = observed_ranges(calibrated, _samples(converter), average=average_ranges)
+    if narrow_saturated:
+        ranges, _ = saturation.narrowed(_model_object(calibrated), ranges)
+    fixed, _ = with_ranges(calibrated, ranges)
     io_type = tf.int8 if int8_io else tf.float32
     return mlir_quantize(fixed, input_data_type=io_type, output_data_type=io_type)

@@ -121,12 +121,15 @@ def configure_quantization(converter, quantize, representative_data, input_shape
             [tf.lite.OpsSet.TFLITE_BUILTINS] if float_fallback else [])
 
 
-def run_converter(converter, quantize, int8_io=False):
+def run_converter(converter, quantize, int8_io=False, narrow_saturated=False,
+                  average_ranges=False):
     """The flatbuffer of a converter set up by `configure_quantization`: `converter.convert()`,
     or for "int8" calibration on the float model's true activation ranges
-    (`export.calibration`: TFLite's calibrator logs some tensors with another's values)."""
+    (`export.calibration`: TFLite's calibrator logs some tensors with another's values;
+    `narrow_saturated`: sigmoid inputs clipped where int8 LOGISTIC saturates;
+    `average_ranges`: per-sample ranges averaged instead of the overall min and max)."""
     if quantize == "int8":
-        return calibration.convert_int8(converter, int8_io)
+        return calibration.convert_int8(converter, int8_io, narrow_saturated, average_ranges)
     return converter.convert()
 
 

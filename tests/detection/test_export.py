@@ -50,4 +50,39 @@ def test_int8_export_runs_with_integer_kernels(detector, tmp_path):
 def test_int8_needs_representative_data_and_inputs_are_checked(detector, tmp_path):
     with pytest.raises(ValueError, match="needs representative_data"):
         export.to_tflite(detector, str(tmp_path / "x.tflite"), quantize="int8")
+    with pytest.raises(ValueError, match="int8_ranges must be one of"):
+        export.to_tflite(detector, str(tmp_path / "x.tflite"), quantize="int8",
+                         representative_data=_images(1), int8_ranges="percentile")
     assert not (tmp_path / "x.tflite").exists()
+
+
+@pytest.mark.slow
+def test_int8_export_clips_gate_logits_that_min_max_would_not(tiny_backbone):
+    from keras_muxnet._keras import keras
+    from keras_muxnet.export import calibration, saturation
+
+    detector = randomize_batchnorm(SSDLite(tiny_backbone, num_classes=3, input_size=SIZE), seed=3)
+    gates = [layer for layer in detector.layers if layer.name.endswith("se_expand")]
+    for layer in gates:  # wide gate logits, as the trained detectors' stride-32 blocks have
+        kernel, bias = layer.get_weights()
+        layer.set_weights([kernel * 40.0, bias])
+    images = _images(4)
+    # The layers end in their sigmoid: their logits from their (1x1 pooled) inputs.
+    squeezed = keras.Model(detector.input, [layer.input for layer in gates])(images)
+    logits = [np.asarray(x) @ layer.get_weights()[0][0, 0] + layer.get_weights()[1]
+              for x, layer in zip(squeezed, gates)]
+    # Averaged over the images too (the default int8 ranges), some gate's logits reach past it.
+    assert max(float(np.abs(x).reshape(len(x), -1).max(1).mean()) for x in logits) > (
+        2 * saturation.GATE_BOUND)
+    flatbuffer = export.convert(detector, quantize="int8", representative_data=images)
+    assert set(ops.custom_ops(flatbuffer)) == {export.POSTPROCESS_OP}
+    model = calibration._model_object(flatbuffer)
+    tensors = model.subgraphs[0].tensors
+    inputs = saturation.gate_inputs(model)
+    assert len(inputs) >= len(gates)
+    for index in inputs:
+        scale, zero_point = tensors[index].quantization.scale[0], tensors[index].quantization.zeroPoint[0]
+        low, high = (-128 - zero_point) * scale, (127 - zero_point) * scale
+        assert -saturation.GATE_BOUND - scale <= low and high <= saturation.GATE_BOUND + scale
+    out = export.TFLiteDetector(flatbuffer, xnnpack=False).predict(_images(1))
+    assert out["boxes"].shape == (1, 100, 4)

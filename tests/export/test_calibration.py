@@ -53,3 +53,19 @@ def test_int8_ranges_are_the_float_ranges_where_the_calibrator_logs_another_tens
     assert b.int8_range == pytest.approx(b.float_range, abs=1.5 * b.scale)  # its own range
     assert b.scale < 0.8 * drifts["sum"].scale
     assert all(d.mean_steps < 0.6 and d.clipped == 0 for d in drifts.values()), drifts
+
+
+def test_average_ranges_are_the_mean_of_each_samples_extremes():
+    model, x = residual_model(), data()
+    x[3] *= 20.0  # one outlying sample stretches min/max, not the average
+    calibrated = calibrated_only(model, x)
+    extremes = calibration.observed_ranges(calibrated, ([image[None]] for image in x))
+    average = calibration.observed_ranges(calibrated, ([image[None]] for image in x), average=True)
+    assert average.keys() == extremes.keys()
+    index = max(extremes, key=lambda i: extremes[i][1] - extremes[i][0])
+    per_sample = [calibration.observed_ranges(calibrated, [[image[None]]])[index] for image in x]
+    low, high = np.mean(per_sample, axis=0)
+    assert average[index] == pytest.approx((min(low, 0.0), max(high, 0.0)), rel=1e-5)
+    assert average[index][1] - average[index][0] < 0.5 * (extremes[index][1] - extremes[index][0])
+    for i, (e_low, e_high) in extremes.items():  # inside the extremes (widened to hold 0)
+        assert min(e_low, 0.0) - 1e-6 <= average[i][0] <= 0.0 <= average[i][1] <= max(e_high, 0.0) + 1e-6
