@@ -1,6 +1,6 @@
 """Does a larger, harder held-out set rank the search's candidates more stably? (issue 12, section 2)
 
-    nice -n 10 python dev/eval_noise.py --seed 0 --json OUT [--ema 0.99] [--train-variants]
+    PYTHONPATH=. nice -n 10 python dev/eval_noise.py --seed 0 --json OUT [--ema 0.99] [--train-variants]
 
 Trains the random candidates of `keras-muxnet search eval-check` (the draw of --seed) with seeds
 SEED and SEED+1, and scores each trained network on several held-out sets at once: the plain 540
@@ -9,7 +9,6 @@ set, so the sets' Kendall's tau are measured on the same networks. Results: docs
 """
 
 import argparse
-import dataclasses
 import os
 import time
 
@@ -45,11 +44,9 @@ def main():
     candidates = [(n, s) for n, s, _ in buildable(random_specs(space, args.seed), args.candidates, build)]
     (x, y), (xv, yv) = digits(32)
     sets = {"plain": (xv, yv), **{k: Variants(**v).apply(xv, yv) for k, v in SETS.items()}}
-    fields = {f.name for f in dataclasses.fields(evaluation.ShortEvaluation)}
-    options = {k: v for k, v in dict(epochs=args.epochs, ema=args.ema,
-                                     train_variants=Variants(copies=args.epochs) if args.train_variants else None).items()
-               if k in fields}
-    recipe = evaluation.ShortEvaluation(**options)
+    recipe = evaluation.ShortEvaluation(
+        epochs=args.epochs, ema=args.ema,
+        train_variants=Variants(copies=args.epochs) if args.train_variants else None)
     seeds = (args.seed, args.seed + 1)
     print(recipe, "load", os.getloadavg(), flush=True)
     rows, load, start = [], os.getloadavg(), time.perf_counter()
