@@ -65,6 +65,10 @@ def test_peers_and_eval_check_options_are_checked(tmp_path, capsys):
     assert "--json OUT" in capsys.readouterr().err
     assert main(["search", "eval-check", "--json", str(tmp_path / "e.json"), "--candidates", "2"]) == 2
     assert "--candidates must be at least 3" in capsys.readouterr().err
+    assert main(["search", "eval-check", "--json", str(tmp_path / "e.json"), "--train-copies", "0"]) == 2
+    assert "--train-copies must be at least 1 (1: the images as they are), got 0" in capsys.readouterr().err
+    assert main(["search", "--held-out-copies", "-1", "--out", str(tmp_path)]) == 2
+    assert "--held-out-copies must be at least 1" in capsys.readouterr().err
     assert main(["search", "--latency", "exact", "--latency-table", str(tmp_path / "t.json"),
                  "--out", str(tmp_path)]) == 2
     assert "--latency exact times each candidate whole; it takes no --latency-table" in capsys.readouterr().err

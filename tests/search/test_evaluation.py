@@ -3,6 +3,7 @@ import pytest
 
 from keras_muxnet._keras import keras
 from keras_muxnet.architectures import MUXNetSpec
+from keras_muxnet.search.digit_variants import Variants
 from keras_muxnet.search.evaluation import (ShortEvaluation, accuracy, kendall_tau, seed_everything,
                                             stability)
 
@@ -35,6 +36,8 @@ def test_the_recipe_is_checked_and_decays_to_zero():
         ShortEvaluation(epochs=0)
     with pytest.raises(ValueError, match="need learning_rate > 0"):
         ShortEvaluation(momentum=1.0)
+    with pytest.raises(ValueError, match=r"ema is a momentum in \[0, 1\)"):
+        ShortEvaluation(ema=1.0)
     with pytest.raises(ValueError, match="at least batch_size=64 training images"):
         ShortEvaluation().score(tiny_model(), *data(10), validation=data(10))
 
@@ -59,6 +62,24 @@ def test_a_seed_repeats_exactly_and_batch_norm_is_recalibrated():
     norm = model.layers[2]
     assert isinstance(norm, keras.layers.BatchNormalization) and norm.momentum == 0.99
     np.testing.assert_allclose(np.asarray(norm.moving_mean), mean, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.slow
+def test_variants_are_trained_on_and_scored_the_same_for_every_seed():
+    x, y = data(64)
+    validation = data(20, seed=1)
+    recipe = ShortEvaluation(epochs=2, batch_size=16, learning_rate=0.05, recalibration_batches=2,
+                             train_variants=Variants(copies=2), held_out_variants=Variants(copies=3, seed=5))
+    assert recipe.steps(len(x)) == 8  # an epoch is still one pass's worth of steps
+    results = []
+    for _ in range(2):
+        seed_everything(1)
+        model = tiny_model()
+        results.append(recipe.score(model, x, y, validation, seed=1))
+    assert all(r["held_out_images"] == 60 for r in results)  # 3 copies of the 20 held out
+    assert results[0]["val_accuracy"] == results[1]["val_accuracy"]  # a seed repeats exactly
+    held_out, labels = Variants(copies=3, seed=5).apply(*validation)
+    assert accuracy(model, held_out, labels) == results[1]["val_accuracy"]  # what was scored
 
 
 def test_accuracy_and_kendall_tau():
