@@ -1,6 +1,6 @@
 """Does a larger, harder held-out set rank the search's candidates more stably? (issue 12, section 2)
 
-    PYTHONPATH=. nice -n 10 python dev/eval_noise.py --seed 0 --json OUT [--ema 0.99] [--train-variants]
+    PYTHONPATH=. nice -n 10 python dev/eval_noise.py --seed 0 --json OUT [--train-variants]
 
 Trains the random candidates of `keras-muxnet search eval-check` (the draw of --seed) with seeds
 SEED and SEED+1, and scores each trained network on several held-out sets at once: the plain 540
@@ -24,7 +24,6 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--candidates", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--ema", type=float, default=0.0)
     parser.add_argument("--train-variants", action="store_true")
     parser.add_argument("--json", required=True)
     args = parser.parse_args()
@@ -45,8 +44,8 @@ def main():
     (x, y), (xv, yv) = digits(32)
     sets = {"plain": (xv, yv), **{k: Variants(**v).apply(xv, yv) for k, v in SETS.items()}}
     recipe = evaluation.ShortEvaluation(
-        epochs=args.epochs, ema=args.ema,
-        train_variants=Variants(copies=args.epochs) if args.train_variants else None)
+        epochs=args.epochs,
+        train_variants=Variants(copies=3) if args.train_variants else None)
     seeds = (args.seed, args.seed + 1)
     print(recipe, "load", os.getloadavg(), flush=True)
     rows, load, start = [], os.getloadavg(), time.perf_counter()

@@ -46,8 +46,6 @@ class ShortEvaluation:
       learning_rate: SGD's peak rate (reached after `warmup` of the steps, then cosine to 0).
       momentum: Nesterov momentum.
       recalibration_batches: training batches that recompute the BatchNorm averages.
-      ema: momentum of an exponential moving average of the weights that replaces them at the
-        end of training (0: off).
       train_variants: a `search.digit_variants.Variants` whose copies of the training images
         are trained on (one pass over all copies takes `epochs` epochs of steps; None: the
         images as given).
@@ -61,7 +59,6 @@ class ShortEvaluation:
     momentum: float = 0.9
     warmup: float = 0.1
     recalibration_batches: int = 10
-    ema: float = 0.0
     train_variants: object = None
     held_out_variants: object = None
 
@@ -70,8 +67,6 @@ class ShortEvaluation:
             raise ValueError(f"epochs, batch_size and recalibration_batches must be positive: {self}")
         if not self.learning_rate > 0 or not 0 <= self.momentum < 1 or not 0 <= self.warmup < 1:
             raise ValueError(f"need learning_rate > 0, momentum and warmup in [0, 1): {self}")
-        if not 0 <= self.ema < 1:
-            raise ValueError(f"ema is a momentum in [0, 1) (0: off), got {self.ema}")
 
     def steps(self, examples):
         """Training steps: whole batches only (a last, smaller batch would trace the step again)."""
@@ -85,9 +80,7 @@ class ShortEvaluation:
         return cosine_schedule(self.learning_rate, total, int(round(self.warmup * total)))
 
     def optimizer(self, examples):
-        averaged = dict(use_ema=True, ema_momentum=self.ema) if self.ema else {}
-        return keras.optimizers.SGD(self.schedule(examples), momentum=self.momentum, nesterov=True,
-                                    **averaged)
+        return keras.optimizers.SGD(self.schedule(examples), momentum=self.momentum, nesterov=True)
 
     def score(self, model, x, y, validation, seed=0):
         """Train `model` (built after `seed_everything(seed)`) on (x, y) and return

@@ -36,8 +36,6 @@ def test_the_recipe_is_checked_and_decays_to_zero():
         ShortEvaluation(epochs=0)
     with pytest.raises(ValueError, match="need learning_rate > 0"):
         ShortEvaluation(momentum=1.0)
-    with pytest.raises(ValueError, match=r"ema is a momentum in \[0, 1\)"):
-        ShortEvaluation(ema=1.0)
     with pytest.raises(ValueError, match="at least batch_size=64 training images"):
         ShortEvaluation().score(tiny_model(), *data(10), validation=data(10))
 
