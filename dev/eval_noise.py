@@ -28,19 +28,11 @@ def main():
     parser.add_argument("--json", required=True)
     args = parser.parse_args()
 
-    from keras_muxnet.cli.search import digits, hypermodel
-    from keras_muxnet.models import MUXNet
+    from keras_muxnet.cli.search import digits, random_candidates
     from keras_muxnet.search import evaluation
     from keras_muxnet.search.digit_variants import Variants
-    from keras_muxnet.search.latency_check import buildable, random_specs
 
-    space = hypermodel(32)
-
-    def build(spec):
-        return MUXNet(spec, weights=None, input_shape=space.input_shape, classes=10, dropout_rate=0.0,
-                      drop_connect_rate=0.0)
-
-    candidates = [(n, s) for n, s, _ in buildable(random_specs(space, args.seed), args.candidates, build)]
+    build, candidates = random_candidates(32, args.seed, args.candidates)
     (x, y), (xv, yv) = digits(32)
     sets = {"plain": (xv, yv), **{k: Variants(**v).apply(xv, yv) for k, v in SETS.items()}}
     recipe = evaluation.ShortEvaluation(

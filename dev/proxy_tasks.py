@@ -106,10 +106,8 @@ def task(args):
 
 
 def main():
-    from keras_muxnet.cli.search import hypermodel
-    from keras_muxnet.models import MUXNet
+    from keras_muxnet.cli.search import random_candidates
     from keras_muxnet.search import evaluation
-    from keras_muxnet.search.latency_check import buildable, random_specs
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--task", choices=("digits", "scenes", "bright"), default="bright")
@@ -123,13 +121,7 @@ def main():
     parser.add_argument("--seeds", type=lambda t: tuple(int(v) for v in t.split(",")), default=(0, 1))
     parser.add_argument("--json", required=True)
     args = parser.parse_args()
-    space = hypermodel(32)
-
-    def build(spec):
-        return MUXNet(spec, weights=None, input_shape=space.input_shape, classes=10, dropout_rate=0.0,
-                      drop_connect_rate=0.0)
-
-    candidates = [(n, s) for n, s, _ in buildable(random_specs(space, 0), args.candidates, build)]
+    build, candidates = random_candidates(32, 0, args.candidates)
     report = evaluation.stability(build, candidates, task(args), evaluation.ShortEvaluation(epochs=args.epochs),
                                    seeds=args.seeds)
     report["task"] = vars(args)

@@ -209,26 +209,33 @@ def latency_check(args):
 
 
 # --- eval-check --------------------------------------------------------------------------------
+def random_candidates(size, seed, count):
+    """(build, [(name, spec), ...]): `count` buildable random architectures of the search's
+    space at `size` (drawn by `seed`), and the builder that makes each a 10-class classifier
+    without dropout, as the short evaluation trains them."""
+    from keras_muxnet.models import MUXNet
+    from keras_muxnet.search.latency_check import buildable, random_specs
+
+    space = hypermodel(size)
+
+    def build(spec):
+        return MUXNet(spec, weights=None, input_shape=space.input_shape, classes=10, dropout_rate=0.0,
+                      drop_connect_rate=0.0)
+
+    return build, [(name, spec) for name, spec, _ in buildable(random_specs(space, seed), count, build)]
+
+
 def eval_check(args):
     """Random candidates of the search space, each scored with seeds SEED and SEED+1."""
-    from keras_muxnet.models import MUXNet
     from keras_muxnet.search import evaluation
-    from keras_muxnet.search.latency_check import buildable, random_specs
 
     if not args.json:
         raise ValueError("eval-check writes its report to --json OUT; give the path")
     if args.candidates < 3 or args.epochs < 1:
         raise ValueError(f"--candidates must be at least 3 (Kendall's tau) and --epochs positive, "
                          f"got {args.candidates} and {args.epochs}")
-    recipe, space = short_evaluation(args), hypermodel(args.size)
-    shape = space.input_shape
-
-    def build(spec):
-        return MUXNet(spec, weights=None, input_shape=shape, classes=10, dropout_rate=0.0,
-                      drop_connect_rate=0.0)
-
-    candidates = [(name, spec) for name, spec, _ in buildable(random_specs(space, args.seed),
-                                                                args.candidates, build)]
+    recipe = short_evaluation(args)
+    build, candidates = random_candidates(args.size, args.seed, args.candidates)
     data = digits(args.size)
     print(f"evaluating {len(candidates)} random candidates twice (seeds {args.seed}, {args.seed + 1}) "
           f"on digits ({len(data[0][0])} train / {len(data[1][0])} held out at {args.size}x{args.size}), "
