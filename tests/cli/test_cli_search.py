@@ -90,6 +90,19 @@ def test_the_commands_space_is_the_extended_one_and_needs_no_table():
     assert [o.name for o in space.objectives] == ["val_accuracy", "params", "madds"]
 
 
+def test_random_candidates_repeat_for_a_seed_and_build_ten_class_classifiers():
+    from keras_muxnet.cli.search import random_candidates
+
+    build, candidates = random_candidates(32, seed=3, count=3)
+    _, again = random_candidates(32, seed=3, count=3)
+    _, other = random_candidates(32, seed=4, count=3)
+    blocks = [spec.blocks_line() for _, spec in candidates]
+    assert len(candidates) == 3 and blocks == [spec.blocks_line() for _, spec in again]
+    assert blocks != [spec.blocks_line() for _, spec in other]
+    model = build(candidates[0][1])
+    assert model.input_shape == (None, 32, 32, 3) and model.output_shape == (None, 10)
+
+
 def test_progress_bar_counts_and_estimates():
     import time
 
