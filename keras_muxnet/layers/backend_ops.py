@@ -57,6 +57,33 @@ def concat(tensors, axis=-1):
     return tf.concat(tensors, axis=axis) if ON_TENSORFLOW else ops.concatenate(tensors, axis=axis)
 
 
+def channel_slices(x, sizes):
+    """Consecutive slices of the last axis of the given (static) sizes.
+
+    Forward, these are plain strided slices (what the TFLite and ONNX exports expect). On
+    TensorFlow their gradient is one concatenation of the slices' gradients: the default
+    gradient of each slice is a zero tensor of the input's full size with the slice written in,
+    summed over the slices, which took about a tenth of a detector's training step on the CPU.
+    """
+    bounds, start = [], 0
+    for size in sizes:
+        bounds.append((start, start + int(size)))
+        start += int(size)
+    if not ON_TENSORFLOW:
+        return [x[..., a:b] for a, b in bounds]
+
+    @tf.custom_gradient
+    def slices(x):
+        def gradient(*upstream):
+            return tf.concat([tf.zeros_like(part) if g is None else g
+                              for g, part in zip(upstream, parts)], axis=-1)
+
+        parts = [x[..., a:b] for a, b in bounds]
+        return parts, gradient
+
+    return slices(x)
+
+
 def cast(x, dtype):
     return tf.cast(x, dtype) if ON_TENSORFLOW else ops.cast(x, dtype)
 

@@ -40,15 +40,12 @@ def split_channels(x, sizes):
 
     Slices, not a split op: TFLite turns a split of unequal sizes into SPLIT_V, which its XNNPACK
     backend does not take, so every split would cut the graph into separately run pieces and copy
-    on TFLite's slow reference kernel. STRIDED_SLICE stays inside XNNPACK.
+    on TFLite's slow reference kernel. STRIDED_SLICE stays inside XNNPACK. Their gradient is one
+    concatenation (`backend_ops.channel_slices`).
     """
     if len(sizes) == 1:
         return [x]
-    parts, start = [], 0
-    for size in sizes:
-        parts.append(x[..., start:start + size])
-        start += size
-    return parts
+    return backend_ops.channel_slices(x, sizes)
 
 
 def shuffle_channels(x, groups):

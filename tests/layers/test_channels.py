@@ -56,3 +56,22 @@ def test_split_and_shuffle_save_and_convert(tmp_path):
         out, ops = run_tflite(tflite_bytes(model), x)
         np.testing.assert_allclose(out, model.predict(x, verbose=0), atol=1e-6)
         assert not any(op.startswith("Flex") for op in ops)
+
+
+@pytest.mark.skipif(not ON_TENSORFLOW, reason="the concatenated gradient is TensorFlow's")
+def test_split_gradient_is_the_parts_gradients_side_by_side():
+    import tensorflow as tf
+
+    from keras_muxnet.layers.channels import split_channels
+
+    x = tf.constant(np.random.RandomState(0).randn(2, 3, 3, 7), tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        first, unused, last = split_channels(x, [3, 2, 2])
+        loss = tf.reduce_sum(first ** 2) + 3.0 * tf.reduce_sum(last)
+    gradient = tape.gradient(loss, x).numpy()
+    np.testing.assert_array_equal(first.numpy(), x.numpy()[..., :3])
+    np.testing.assert_array_equal(unused.numpy(), x.numpy()[..., 3:5])
+    np.testing.assert_allclose(gradient[..., :3], 2.0 * x.numpy()[..., :3], rtol=1e-6)
+    np.testing.assert_array_equal(gradient[..., 3:5], 0.0)
+    np.testing.assert_array_equal(gradient[..., 5:], 3.0)
