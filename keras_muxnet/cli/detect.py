@@ -49,10 +49,10 @@ def register(subparsers):
     parser.add_argument("--size", type=int, default=None,
                         help="train: scene and input size (default 192, where digits are 24-96 "
                              "pixels as issue 11 draws them); benchmark: input size (default 300)")
-    parser.add_argument("--epochs", type=int, default=6,
-                        help="train: detection epochs (default 6: about 15 minutes on 2 cores)")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--learning-rate", type=float, default=3e-3)
+    parser.add_argument("--epochs", type=int, default=8,
+                        help="train: detection epochs (default 8: about 13 minutes on 2 cores)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=4e-3)
     parser.add_argument("--loss", default="hard_negatives", choices=("hard_negatives", "focal"),
                         help="train: classification loss, SSD's hard negatives 3:1 or focal")
     parser.add_argument("--train-scenes", type=int, default=4000)
