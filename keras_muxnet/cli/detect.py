@@ -10,18 +10,17 @@ DIR/detector.keras and the JSON (map50, map, voc07_map50, epochs, seconds, ...).
 192-pixel scenes (digits 24-96 px); SSDLite with a stride-8 head and a top-down pyramid
 (`feature_layout="stride8_fpn"`: the stride-32 map, bounded by a ReLU6, merged into stride 16
 and that into stride 8) and anchors fitted to digits from scale 0.1
-(`anchors.DIGIT_SCENES_STRIDE8`); 4000 scenes x 6 epochs in batches of 16 (more scenes beat more
+(`anchors.DIGIT_SCENES_STRIDE8`); 4000 scenes x 8 epochs in batches of 32 (more scenes beat more
 epochs: 2000 x 15 at 128 px fit its own scenes to mAP@0.5 0.37 but held-out ones to 0.07), Adam
-3e-3 with one warm-up epoch and cosine decay; the model is built after seeding with --seed.
-Measured (issue 11's goal: 0.8 within 15 minutes on 2 cores): held-out mAP@0.5 0.792 / 0.796 /
-0.793 for seeds 0 / 1 / 2 (COCO AP 0.566 / 0.571 / 0.585); seed 2 took 14:53 wall (1406 s of
-CPU) on an otherwise idle machine. With 4 epochs it had been 0.537-0.586; the README's "Backbone
-and detection" has the history.
+4e-3 with one warm-up epoch and cosine decay; the model is built after seeding with --seed.
+Measured (issue 11's goal: 0.8 within 15 minutes on 2 cores): held-out mAP@0.5 0.832 / 0.832
+for seeds 0 / 1 (COCO AP 0.605 / 0.615); seed 1 took 12:21 wall (1284 s of CPU) on an otherwise
+idle machine. The previous default, 6 epochs of batch 16 (Adam 3e-3), reached 0.792-0.796 in
+14:53; the README's "Backbone and detection" has the history.
 `--int8-check N` also exports the trained detector to int8 TFLite, calibrated on N training
 scenes, and reports its held-out mAP (`int8_map50`, ...) beside Keras's
 (`detection.int8_fidelity`; issue 11: within 0.02): with the export's averaged ranges
-(`detection.export`), 0.813 against Keras's 0.792 (seed 0), 0.557 against 0.537 on a 4-epoch
-detector.
+(`detection.export`), 0.838-0.839 against Keras's 0.832 (seed 0, three calibration sets).
 An IMAGE is resized to the detector's input size, detected, and the boxes are drawn at the
 image's own size. `benchmark` times exported detectors (TFLite, 1 thread, fp32 and int8,
 interleaved; keras_muxnet.detection.benchmark) and prints their ratio to the --vs detector.
