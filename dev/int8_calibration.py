@@ -5,7 +5,8 @@ calibration scenes (issue 11: int8 mAP@0.5 within 0.02 of Keras's).
 
 Set k calibrates on training scenes 200k..200k+199 (`--calibration` 200) of
 `load_digit_scenes(seed=--seed)` (the seed the detector was trained with, default 0); every set
-scores the same --heldout 300 held-out scenes. On today's default detector (`detect train --seed 0`: 8 epochs of batch 32, Keras mAP@0.5 0.832,
+scores the same --heldout 300 held-out scenes.
+On today's default detector (`detect train --seed 0`: 8 epochs of batch 32, Keras mAP@0.5 0.832,
 COCO AP 0.605), `--ranges average`, sets 0 / 1 / 2: int8 mAP@0.5 0.838 / 0.839 / 0.839 (gap
 +0.005..+0.007), COCO AP 0.609.
 Measured on an earlier `detect train --dataset digit-scenes --model ssdlite_muxnet_xs` detector

@@ -15,8 +15,8 @@ epochs: 2000 x 15 at 128 px fit its own scenes to mAP@0.5 0.37 but held-out ones
 4e-3 with one warm-up epoch and cosine decay; the model is built after seeding with --seed.
 Measured (issue 11's goal: 0.8 within 15 minutes on 2 cores): held-out mAP@0.5 0.832 / 0.832 /
 0.862 for seeds 0 / 1 / 2 (COCO AP 0.605 / 0.615 / 0.642); seed 1 took 12:21 wall (1284 s of
-CPU) on an otherwise idle machine. The previous default, 6 epochs of batch 16 (Adam 3e-3), reached 0.792-0.796 in
-14:53; the README's "Backbone and detection" has the history.
+CPU) on an otherwise idle machine. The previous default, 6 epochs of batch 16 (Adam 3e-3),
+reached 0.792-0.796 in 14:53; the README's "Backbone and detection" has the history.
 `--int8-check N` also exports the trained detector to int8 TFLite, calibrated on N training
 scenes, and reports its held-out mAP (`int8_map50`, ...) beside Keras's
 (`detection.int8_fidelity`; issue 11: within 0.02): with the export's averaged ranges
