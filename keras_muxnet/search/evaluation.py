@@ -159,6 +159,7 @@ def stability(build, candidates, data, evaluation, seeds=(0, 1), log=print):
             result = evaluation.score(build(spec), x, y, validation, seed=seed)
             row[f"val_accuracy_seed{seed}"] = result["val_accuracy"]
             row[f"seconds_seed{seed}"] = result["seconds"]
+            scored_images = result["held_out_images"]
         row["abs_diff_points"] = 100 * abs(row[f"val_accuracy_seed{seeds[0]}"] - row[f"val_accuracy_seed{seeds[1]}"])
         rows.append(row)
         log(f"{index}/{len(candidates)} {name}: " + ", ".join(
@@ -174,8 +175,7 @@ def stability(build, candidates, data, evaluation, seeds=(0, 1), log=print):
             "accuracy_range_points": 100 * (max(first + second) - min(first + second)),
             "evaluation": dataclasses.asdict(evaluation), "train_images": len(x),
             "validation_images": len(validation[0]),
-            "scored_images": len(validation[0]) * (evaluation.held_out_variants.copies
-                                                   if evaluation.held_out_variants else 1),
+            "scored_images": scored_images,
             "median_seconds_per_evaluation": float(np.median(seconds)),
             "seconds": time.perf_counter() - start, "load_average_before": list(load_before),
             "load_average_after": list(os.getloadavg()), "rows": rows}

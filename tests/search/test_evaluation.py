@@ -101,6 +101,7 @@ def test_stability_reports_tau_and_differences_of_two_seeds():
     assert report["n_candidates"] == 3 and -1 <= report["kendall_tau"] <= 1
     diffs = [abs(r["val_accuracy_seed0"] - r["val_accuracy_seed1"]) * 100 for r in report["rows"]]
     assert report["median_abs_diff"] == pytest.approx(np.median(diffs))
-    assert report["validation_images"] == 60 and report["evaluation"]["epochs"] == 1
+    assert report["validation_images"] == report["scored_images"] == 60
+    assert report["evaluation"]["epochs"] == 1
     with pytest.raises(ValueError, match="two different seeds"):
         stability(None, candidates, None, recipe, seeds=(1, 1))
