@@ -17,7 +17,8 @@ import time
 import numpy as np
 
 from keras_muxnet._keras import keras
-from keras_muxnet.detection import SSDLite, SSDLoss, anchors, digit_scenes, fitting
+from keras_muxnet.cli.detect import digit_scenes_detector
+from keras_muxnet.detection import SSDLoss, digit_scenes, fitting
 from keras_muxnet.layers import backend_ops
 
 
@@ -35,9 +36,7 @@ def compiled_detector(slices, batch):
     backend_ops.channel_slices = slices
     try:
         keras.utils.set_random_seed(0)
-        model = SSDLite("muxnet_xs", num_classes=digit_scenes.NUM_CLASSES,
-                        input_size=digit_scenes.DEFAULT_SIZE,
-                        anchor_layout=anchors.DIGIT_SCENES_STRIDE8, feature_layout="stride8_fpn")
+        model = digit_scenes_detector()
         model.compile(optimizer=keras.optimizers.SGD(1e-3), loss=SSDLoss())
         model.train_on_batch(*batch)
     finally:
@@ -51,10 +50,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
     scenes = digit_scenes.load_digit_scenes(args.batch_size, 1, seed=0)[0]
-    probe = SSDLite("muxnet_xs", num_classes=digit_scenes.NUM_CLASSES,
-                    input_size=digit_scenes.DEFAULT_SIZE,
-                    anchor_layout=anchors.DIGIT_SCENES_STRIDE8, feature_layout="stride8_fpn")
-    batch = next(iter(fitting.make_dataset(probe, *scenes, batch_size=args.batch_size)))
+    batch = next(iter(fitting.make_dataset(digit_scenes_detector(), *scenes,
+                                           batch_size=args.batch_size)))
     models = {"concatenated gradient": compiled_detector(backend_ops.channel_slices, batch),
               "plain slices": compiled_detector(plain_slices, batch)}
     weights = [m.get_weights() for m in models.values()]

@@ -78,9 +78,18 @@ def backbone_of(model_name):
     return name[len("ssdlite_"):]
 
 
+def digit_scenes_detector(backbone="muxnet_xs", size=None):
+    """The SSDLite that `train` fits on digit scenes (stride8_fpn, digit anchors from scale 0.1)."""
+    from keras_muxnet.detection import SSDLite, anchors, digit_scenes
+
+    return SSDLite(backbone, num_classes=digit_scenes.NUM_CLASSES,
+                   input_size=size or digit_scenes.DEFAULT_SIZE,
+                   anchor_layout=anchors.DIGIT_SCENES_STRIDE8, feature_layout="stride8_fpn")
+
+
 def train(args):
     from keras_muxnet._keras import KERAS_MODE, keras
-    from keras_muxnet.detection import SSDLite, SSDLoss, anchors, digit_scenes, fitting
+    from keras_muxnet.detection import SSDLoss, digit_scenes, fitting
     from keras_muxnet.detection.int8_fidelity import int8_scores
     from keras_muxnet.training.run import export
 
@@ -93,8 +102,7 @@ def train(args):
     # Seeded before the model is built: `fitting.train` seeds only after, so without this the
     # initial weights (and the result) changed from run to run with the same --seed.
     keras.utils.set_random_seed(args.seed)
-    model = SSDLite(backbone, num_classes=digit_scenes.NUM_CLASSES, input_size=args.size,
-                    anchor_layout=anchors.DIGIT_SCENES_STRIDE8, feature_layout="stride8_fpn")
+    model = digit_scenes_detector(backbone, args.size)
     train_data, heldout = digit_scenes.load_digit_scenes(
         args.train_scenes, args.heldout_scenes, size=args.size, seed=args.seed)
     result = fitting.train(model, train_data, heldout, epochs=args.epochs,
